@@ -1,0 +1,1 @@
+"""The training engine: one run from a resolved spec."""

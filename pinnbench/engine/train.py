@@ -1,0 +1,194 @@
+"""Train one run: compiled chunks of steps, evaluation between chunks with the clock paused.
+
+The step (sampler update -> optimizer step on the current points) is traced once; ``lax.scan`` fuses
+``eval_every`` of them into one compiled chunk, so no Python runs between steps. Chunks are compiled
+ahead of time (``jit(...).lower(...).compile()``) so compile time is measured on its own and never
+counted as training time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from pinnbench.machine import machine_info, peak_device_mb, peak_host_rss_mb
+from pinnbench.metrics import all_metrics, rel_l2_per_field
+from pinnbench.objective import Objective
+from pinnbench.spec import RunSpec
+
+DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+@dataclasses.dataclass
+class RunResult:
+    """The row for the runs table and the rows for the history table."""
+
+    row: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+@dataclasses.dataclass
+class Clock:
+    train_s: float = 0.0
+    compile_s: float = 0.0
+    eval_s: float = 0.0
+
+
+def _all_finite(tree: Any) -> jax.Array:
+    return jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
+class Trainer:
+    """Holds the compiled pieces of one run; ``run`` drives them until the budget ends."""
+
+    def __init__(self, spec: RunSpec) -> None:
+        if spec.precision == "float64":
+            jax.config.update("jax_enable_x64", True)
+        self.spec = spec
+        self.dtype = DTYPES[spec.precision]
+        self.problem = spec.build("problem")
+        model = spec.build("model")
+        self.model = model.bind(self.problem.lower, self.problem.upper)
+        self.optimizer = spec.build("optimizer")
+        self.sampler = spec.build("sampler")
+        self.weights = dict(spec.method.get("weights", {}))
+        self.clock = Clock()
+        self._chunks: dict[int, Any] = {}
+        x_eval = self.problem.eval_points()
+        self.x_eval = jnp.asarray(x_eval, self.dtype)
+        self.ref = jnp.asarray(self.problem.reference(x_eval), self.dtype)
+        self.fields = self.problem.outputs
+
+    # ---- state -----------------------------------------------------------------------------
+    def initial_state(self) -> tuple:
+        init_key = jax.random.PRNGKey(self.spec.seed)
+        data_key = jax.random.fold_in(jax.random.PRNGKey(self.spec.data_seed), 1)
+        params = self.model.init(init_key, self.problem.dim, len(self.fields), self.dtype)
+        sampler_state = self.sampler.init(self.problem, data_key, self.dtype)
+        opt_state = self.optimizer.init(params)
+        return params, opt_state, sampler_state, jnp.asarray(0, jnp.int32)
+
+    def objective(self, points: dict[str, jax.Array]) -> Objective:
+        return Objective(self.problem, self.model, points, self.weights, self.sampler.fixed)
+
+    # ---- compiled pieces ---------------------------------------------------------------------
+    def _step(self, carry: tuple, _: Any) -> tuple[tuple, tuple]:
+        params, opt_state, sampler_state, step = carry
+        sampler_state = self.sampler.update(sampler_state, step, self.problem)
+        objective = self.objective(sampler_state["points"])
+        params, opt_state, info = self.optimizer.step(params, opt_state, objective, step)
+        return (params, opt_state, sampler_state, step + 1), (info["loss"], info["done"])
+
+    def _chunk(self, carry: tuple, length: int) -> tuple:
+        carry, (losses, done) = jax.lax.scan(self._step, carry, None, length=length)
+        return carry, losses, done[-1], _all_finite(carry[0])
+
+    def _evaluate(self, params: Any, sampler_state: dict) -> dict[str, jax.Array]:
+        pred = self.model.apply(params, self.x_eval)
+        out = dict(all_metrics(pred, self.ref))
+        if len(self.fields) > 1:
+            per_field = rel_l2_per_field(pred, self.ref)
+            out.update({f"rel_l2.{f}": per_field[i] for i, f in enumerate(self.fields)})
+        objective = self.objective(sampler_state["points"])
+        terms = objective.terms(params)
+        out.update({f"loss.{k}": v for k, v in terms.items()})
+        out["loss"] = sum(objective.weight(k) * v for k, v in terms.items())
+        return out
+
+    def compiled_chunk(self, carry: tuple, length: int) -> Any:
+        if length not in self._chunks:
+            t0 = time.perf_counter()
+            fn = jax.jit(lambda c: self._chunk(c, length))
+            self._chunks[length] = fn.lower(carry).compile()
+            self.clock.compile_s += time.perf_counter() - t0
+        return self._chunks[length]
+
+    # ---- driver -----------------------------------------------------------------------------
+    def run(self, on_progress: ProgressFn | None = None) -> RunResult:
+        budget = self.spec.budget
+        max_steps = budget.get("steps")
+        max_time = budget.get("time_s")
+        eval_every = budget["eval_every"]
+
+        carry = self.initial_state()
+        t0 = time.perf_counter()
+        evaluate = jax.jit(self._evaluate).lower(carry[0], carry[2]).compile()
+        self.clock.compile_s += time.perf_counter() - t0
+
+        history: list[dict[str, Any]] = []
+
+        def record(step: int) -> dict[str, Any]:
+            t = time.perf_counter()
+            values = jax.device_get(evaluate(carry[0], carry[2]))
+            self.clock.eval_s += time.perf_counter() - t
+            row = {"step": step, "train_s": self.clock.train_s,
+                   **{k: float(v) for k, v in values.items()}}
+            history.append(row)
+            if on_progress:
+                on_progress({**row, "max_steps": max_steps, "max_time": max_time})
+            return row
+
+        record(0)
+        step, status, stop, message = 0, "ok", "steps", ""
+        while True:
+            if max_steps is not None and step >= max_steps:
+                stop = "steps"
+                break
+            if max_time is not None and self.clock.train_s >= max_time:
+                stop = "time"
+                break
+            length = eval_every if max_steps is None else min(eval_every, max_steps - step)
+            chunk = self.compiled_chunk(carry, length)
+            t = time.perf_counter()
+            carry, losses, done, finite = chunk(carry)
+            losses = np.asarray(jax.device_get(losses))  # waits for the chunk to finish
+            finite = bool(finite)
+            self.clock.train_s += time.perf_counter() - t
+            bad = np.flatnonzero(~np.isfinite(losses))
+            if bad.size or not finite:
+                where = step + int(bad[0]) if bad.size else step + length
+                status, stop = "diverged", "diverged"
+                message = f"non-finite {'loss' if bad.size else 'parameters'} at step {where}"
+                step += length
+                record(step)
+                break
+            step += length
+            record(step)
+            if bool(done):
+                stop = "optimizer"
+                break
+
+        return RunResult(self._row(carry, history, step, status, stop, message), history)
+
+    def _row(self, carry, history, steps, status, stop, message) -> dict[str, Any]:
+        final = history[-1]
+        c = self.clock
+        row: dict[str, Any] = {
+            "status": status,
+            "stop": stop,
+            "message": message,
+            "steps": steps,
+            "train_s": c.train_s,
+            "compile_s": c.compile_s,
+            "eval_s": c.eval_s,
+            "steps_per_s": steps / c.train_s if c.train_s > 0 else float("nan"),
+            "n_params": int(sum(x.size for x in jax.tree.leaves(carry[0]))),
+            **{k: v for k, v in final.items() if k not in ("step", "train_s")},
+            "peak_host_rss_mb": peak_host_rss_mb(),
+            "peak_device_mb": peak_device_mb(),
+        }
+        summary = self.optimizer.summary(jax.device_get(carry[1]))
+        row.update({f"opt_{k}": v for k, v in summary.items()})
+        row.update(machine_info())
+        return row
+
+
+def train(spec: RunSpec, on_progress: ProgressFn | None = None) -> RunResult:
+    return Trainer(spec).run(on_progress)

@@ -1,0 +1,44 @@
+"""Pieces shared by models: activations, initialisers, the input map to [-1, 1]."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "tanh": jnp.tanh,
+    "sin": jnp.sin,
+    "gelu": jax.nn.gelu,
+    "silu": jax.nn.silu,
+    "softplus": jax.nn.softplus,
+}
+
+
+def glorot_normal(key: jax.Array, shape: tuple[int, int], dtype: jnp.dtype) -> jax.Array:
+    fan_in, fan_out = shape
+    std = math.sqrt(2.0 / (fan_in + fan_out))
+    return std * jax.random.normal(key, shape, dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class InputMap:
+    """Affine map of the box [lower, upper] onto [-1, 1]^d (identity when unbound)."""
+
+    lower: tuple[float, ...] = ()
+    upper: tuple[float, ...] = ()
+
+    def scale(self, d: int, dtype: jnp.dtype) -> jax.Array:
+        if not self.lower:
+            return jnp.ones((d,), dtype)
+        return jnp.asarray([2.0 / (u - l) for l, u in zip(self.lower, self.upper, strict=True)],
+                           dtype)
+
+    def forward(self, x: jax.Array) -> jax.Array:
+        if not self.lower:
+            return x
+        lo = jnp.asarray(self.lower, x.dtype)
+        return (x - lo) * self.scale(x.shape[1], x.dtype) - 1.0

@@ -1,0 +1,55 @@
+"""Adam (optax) with a learning-rate schedule."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from pinnbench.objective import Objective
+from pinnbench.registry import option, optimizers, positive
+
+SCHEDULES = ("constant", "exponential", "cosine")
+
+
+@optimizers.register("adam")
+@dataclasses.dataclass(frozen=True)
+class Adam:
+    """Adam with a constant, exponentially decaying or cosine-decaying learning rate."""
+
+    lr: float = positive("initial learning rate", 1e-3)
+    schedule: str = option("constant", "learning-rate schedule", check=lambda v: v in SCHEDULES,
+                           expect=f"one of {list(SCHEDULES)}")
+    decay_rate: float = positive("exponential: factor applied every decay_steps", 0.9)
+    decay_steps: int = positive("exponential: steps per decay; cosine: steps to reach lr*alpha",
+                                1000)
+    alpha: float = option(0.0, "cosine: final lr as a fraction of lr",
+                          check=lambda v: 0 <= v <= 1, expect="in [0, 1]")
+    b1: float = option(0.9, "first-moment decay", check=lambda v: 0 <= v < 1, expect="in [0, 1)")
+    b2: float = option(0.999, "second-moment decay", check=lambda v: 0 <= v < 1,
+                       expect="in [0, 1)")
+
+    def learning_rate(self) -> optax.Schedule:
+        if self.schedule == "exponential":
+            return optax.exponential_decay(self.lr, self.decay_steps, self.decay_rate)
+        if self.schedule == "cosine":
+            return optax.cosine_decay_schedule(self.lr, self.decay_steps, self.alpha)
+        return optax.constant_schedule(self.lr)
+
+    def transform(self) -> optax.GradientTransformation:
+        return optax.adam(self.learning_rate(), b1=self.b1, b2=self.b2)
+
+    def init(self, params: Any) -> Any:
+        return self.transform().init(params)
+
+    def step(self, params, state, objective: Objective, step):
+        loss, grad = jax.value_and_grad(objective.loss)(params)
+        updates, state = self.transform().update(grad, state, params)
+        return optax.apply_updates(params, updates), state, {"loss": loss,
+                                                            "done": jnp.asarray(False)}
+
+    def summary(self, state: Any) -> dict[str, Any]:
+        return {}

@@ -1,0 +1,94 @@
+"""L-BFGS (optax) with a zoom line search, and a record of why and when it stopped."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from pinnbench.objective import Objective
+from pinnbench.registry import non_negative, optimizers, positive
+
+STOP_REASONS = ("budget", "gtol", "ftol", "linesearch_failed")
+
+
+@optimizers.register("lbfgs")
+@dataclasses.dataclass(frozen=True)
+class LBFGS:
+    """Limited-memory BFGS with a strong-Wolfe zoom line search.
+
+    One step is one quasi-Newton iteration (any number of line-search evaluations). The method
+    stops by itself when the gradient norm falls to ``gtol``, when the loss changes by less than
+    ``ftol`` relative to its size, or when the line search cannot find a decrease (the step is
+    then not taken); otherwise it runs until the budget ends.
+    """
+
+    memory: int = positive("number of stored curvature pairs", 20)
+    max_linesearch_steps: int = positive("evaluations allowed per line search", 25)
+    gtol: float = non_negative("stop when the gradient norm is at most this", 1e-9)
+    ftol: float = non_negative("stop when |Δloss| <= ftol * max(|loss|, 1)", 0.0)
+
+    def transform(self) -> optax.GradientTransformationExtraArgs:
+        search = optax.scale_by_zoom_linesearch(self.max_linesearch_steps)
+        return optax.lbfgs(memory_size=self.memory, linesearch=search)
+
+    def init(self, params: Any) -> dict[str, Any]:
+        return {
+            "opt": self.transform().init(params),
+            "done": jnp.asarray(False),
+            "reason": jnp.asarray(0, jnp.int32),
+            "iterations": jnp.asarray(0, jnp.int32),
+            "evaluations": jnp.asarray(0, jnp.int32),
+            "last_loss": jnp.asarray(jnp.inf, jax.tree.leaves(params)[0].dtype),
+        }
+
+    def step(self, params, state, objective: Objective, step):
+        opt = self.transform()
+
+        def iterate(operand):
+            params, state = operand
+            if objective.fixed_points:
+                value, grad = optax.value_and_grad_from_state(objective.loss)(
+                    params, state=state["opt"])
+                fresh = state["iterations"] == 0
+            else:
+                value, grad = jax.value_and_grad(objective.loss)(params)
+                fresh = jnp.asarray(True)
+            updates, opt_state = opt.update(grad, state["opt"], params, value=value, grad=grad,
+                                            value_fn=objective.loss)
+            info = optax.tree_utils.tree_get(opt_state, "info")
+            converged = optax.tree_utils.tree_l2_norm(grad) <= self.gtol
+            ls_failed = info.decrease_error > 0
+            prev = state["last_loss"]
+            stalled = jnp.abs(prev - value) <= self.ftol * jnp.maximum(jnp.abs(value), 1.0)
+            reason = jnp.select([converged, ls_failed, stalled & (self.ftol > 0)],
+                                [1, 3, 2], 0).astype(jnp.int32)
+            take = ~(converged | ls_failed)
+            new_params = jax.tree.map(lambda p, u: jnp.where(take, p + u, p), params, updates)
+            new_state = {
+                "opt": opt_state,
+                "done": reason > 0,
+                "reason": reason,
+                "iterations": state["iterations"] + take.astype(jnp.int32),
+                "evaluations": state["evaluations"] + info.num_linesearch_steps
+                + fresh.astype(jnp.int32),
+                "last_loss": value,
+            }
+            return new_params, new_state, value
+
+        def finished(operand):
+            params, state = operand
+            return params, state, state["last_loss"]
+
+        params, state, loss = jax.lax.cond(state["done"], finished, iterate, (params, state))
+        return params, state, {"loss": loss, "done": state["done"]}
+
+    def summary(self, state: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "stop_reason": STOP_REASONS[int(state["reason"])],
+            "iterations": int(state["iterations"]),
+            "evaluations": int(state["evaluations"]),
+        }

@@ -1,0 +1,6 @@
+"""Importing this module registers every built-in problem, model, optimizer and sampler."""
+
+import pinnbench.models  # noqa: F401
+import pinnbench.optim  # noqa: F401
+import pinnbench.problems  # noqa: F401
+import pinnbench.sampling  # noqa: F401

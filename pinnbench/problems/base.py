@@ -1,0 +1,88 @@
+"""What every problem provides: geometry, constraints as residual vectors, a reference solution.
+
+A problem is a frozen dataclass whose fields are its parameters. Its loss is never a scalar it
+computes itself: it exposes one residual vector per constraint (interior PDE, boundary, initial),
+and the engine derives the scalar loss sum_k w_k mean(r_k^2) from them. Least-squares optimizers
+use the same vectors directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from pinnbench.derivatives import Field
+
+Region = Literal["interior", "boundary", "initial"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Constraint:
+    """One residual term: where its points live, how it is weighted, how its residual is formed."""
+
+    name: str
+    region: Region
+    residual: Callable[[Field], jax.Array]
+    weight: float = 1.0
+
+
+class BoxProblem:
+    """Base for problems on an axis-aligned box [lower, upper] (time, if any, is the last axis).
+
+    Subclasses set ``lower``/``upper``/``outputs``/``time_dependent`` and implement
+    ``constraints``, ``reference`` and (optionally) ``eval_points``.
+    """
+
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    outputs: tuple[str, ...] = ("u",)
+    time_dependent: bool = False
+    eval_resolution: int = 101
+
+    @property
+    def dim(self) -> int:
+        return len(self.lower)
+
+    def constraints(self) -> tuple[Constraint, ...]:
+        raise NotImplementedError
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        """Reference solution at points x (M, d) -> (M, n_outputs), float64 numpy."""
+        raise NotImplementedError
+
+    # ---- geometry -------------------------------------------------------------------------
+    def sample(self, region: Region, key: jax.Array, n: int, dtype: jnp.dtype) -> jax.Array:
+        """n points uniformly distributed over a region of the box."""
+        lo = jnp.asarray(self.lower, dtype)
+        hi = jnp.asarray(self.upper, dtype)
+        k_pts, k_face, k_side = jax.random.split(key, 3)
+        u = jax.random.uniform(k_pts, (n, self.dim), dtype)
+        if region == "interior":
+            return lo + u * (hi - lo)
+        if region == "initial":
+            x = lo + u * (hi - lo)
+            return x.at[:, -1].set(lo[-1])
+        # Boundary: a face chosen with probability proportional to its measure (the time axis of a
+        # time-dependent problem has no boundary faces: its ends are the initial/final times).
+        space = self.dim - 1 if self.time_dependent else self.dim
+        width = np.asarray(self.upper) - np.asarray(self.lower)
+        face_measure = np.array([np.prod(np.delete(width, i)) for i in range(space)])
+        probs = jnp.asarray(np.repeat(face_measure, 2) / (2 * face_measure.sum()), dtype)
+        face = jax.random.choice(k_face, 2 * space, (n,), p=probs)
+        axis, side = face // 2, face % 2
+        x = lo + u * (hi - lo)
+        onehot = jax.nn.one_hot(axis, self.dim, dtype=dtype)
+        value = jnp.where(side == 1, hi[axis], lo[axis])
+        return x * (1 - onehot) + onehot * value[:, None]
+
+    def eval_points(self) -> np.ndarray:
+        """A uniform tensor grid of ``eval_resolution`` points per axis over the box."""
+        axes = [np.linspace(l, u, self.eval_resolution) for l, u in zip(self.lower, self.upper,
+                                                                       strict=True)]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        return np.stack([m.ravel() for m in mesh], axis=1)

@@ -1,0 +1,51 @@
+"""2D Helmholtz equation with a manufactured solution."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax.numpy as jnp
+import numpy as np
+
+from pinnbench.derivatives import Field
+from pinnbench.problems.base import BoxProblem, Constraint
+from pinnbench.registry import option, positive, problems
+
+
+@problems.register("helmholtz2d")
+@dataclasses.dataclass(frozen=True)
+class Helmholtz2D(BoxProblem):
+    """Δu + k²u = f on [-1, 1]², u = 0 on the boundary.
+
+    Exact solution u = sin(a1·πx)·sin(a2·πy), so f = (k² − (a1² + a2²)π²)·u. The PINNacle / PINN
+    Balls setting is a1 = 1, a2 = 4, k = 1.
+    """
+
+    a1: float = positive("frequency in x (multiples of π)", 1.0)
+    a2: float = positive("frequency in y (multiples of π)", 4.0)
+    k: float = option(1.0, "wavenumber")
+    bc_weight: float = positive("weight of the boundary term", 1.0)
+
+    lower = (-1.0, -1.0)
+    upper = (1.0, 1.0)
+
+    def _exact(self, x, y, lib):
+        return lib.sin(self.a1 * math.pi * x) * lib.sin(self.a2 * math.pi * y)
+
+    def source(self, x: jnp.ndarray) -> jnp.ndarray:
+        factor = self.k**2 - (self.a1**2 + self.a2**2) * math.pi**2
+        return factor * self._exact(x[:, 0], x[:, 1], jnp)
+
+    def constraints(self) -> tuple[Constraint, ...]:
+        def pde(f: Field):
+            return f.laplacian[:, 0] + self.k**2 * f.value[:, 0] - self.source(f.x)
+
+        def bc(f: Field):
+            return f.value[:, 0] - self._exact(f.x[:, 0], f.x[:, 1], jnp)
+
+        return (Constraint("pde", "interior", pde), Constraint("bc", "boundary", bc,
+                                                                self.bc_weight))
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return self._exact(x[:, 0], x[:, 1], np)[:, None]

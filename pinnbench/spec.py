@@ -1,0 +1,63 @@
+"""A fully resolved run: everything that decides its outcome, and the id derived from it."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from pinnbench.registry import REGISTRIES
+
+COMPONENTS = ("model", "optimizer", "sampler")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """One (problem, method, seed) cell of a suite, with every default filled in.
+
+    ``problem`` and each entry of ``method`` are tables ``{"type": registered name, option: value}``.
+    """
+
+    suite: str
+    problem_label: str
+    problem: dict[str, Any]
+    method_label: str
+    method: dict[str, Any]
+    seed: int
+    data_seed: int
+    precision: str
+    budget: dict[str, Any]
+
+    def identity(self) -> dict[str, Any]:
+        """What the run id hashes: everything but the suite's name."""
+        d = dataclasses.asdict(self)
+        d.pop("suite")
+        return d
+
+    @property
+    def run_id(self) -> str:
+        text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSpec:
+        return cls(**json.loads(text))
+
+    def build(self, kind: str) -> Any:
+        """Instantiate the problem or one method component from its table."""
+        table = self.problem if kind == "problem" else self.method[kind]
+        options = {k: v for k, v in table.items() if k != "type"}
+        return REGISTRIES[kind].get(table["type"])(**options)
+
+    def flat(self) -> dict[str, Any]:
+        """Spec as flat columns: problem.a1, model.width, optimizer.lr, budget.steps, ..."""
+        cols: dict[str, Any] = {f"problem.{k}": v for k, v in self.problem.items()}
+        for part in COMPONENTS:
+            cols.update({f"{part}.{k}": v for k, v in self.method[part].items()})
+        cols.update({f"weights.{k}": v for k, v in self.method.get("weights", {}).items()})
+        cols.update({f"budget.{k}": v for k, v in self.budget.items()})
+        return cols
