@@ -5,9 +5,10 @@ derivatives their residual needs. Derivatives are built at trace time, on demand
 residual that asks for ``laplacian`` twice traces it once.
 
 Models that implement ``jet`` propagate (value, gradient, second-order term) through the network in
-one forward pass (forward-Laplacian style): for d inputs that costs about d + 2 matrix products per
-layer, against roughly 4d for nested ``jvp`` calls. Other models fall back to nested ``jax.jvp`` over
-the batch. Per-point ``vmap(hessian)`` is never used: it was measured 5-10x slower (docs/ARCHITECTURE.md).
+one forward pass (forward-Laplacian style): for d inputs that costs about d + 2 matrix products
+per layer, against roughly 4d for nested ``jvp`` calls. Other models fall back to nested
+``jax.jvp`` over the batch. Per-point ``vmap(hessian)`` is never used: it is several times slower
+(docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The training objective: residual vectors per constraint, and the scalar loss derived from them."""
+"""The training objective: residual vectors per constraint and the scalar loss derived from them."""
 
 from __future__ import annotations
 

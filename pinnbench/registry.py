@@ -37,6 +37,9 @@ def non_negative(doc: str, default: Any) -> Any:
 def suggest(name: str, choices: list[str]) -> str:
     """' (did you mean "x"?)' for a near miss, else ''."""
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    # Short names (lr, k) score low on similarity; a shared prefix is a strong hint too.
+    close = close or [c for c in choices if len(c) >= 2 and (name.startswith(c)
+                                                             or c.startswith(name))][:1]
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 

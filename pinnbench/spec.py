@@ -16,7 +16,8 @@ COMPONENTS = ("model", "optimizer", "sampler")
 class RunSpec:
     """One (problem, method, seed) cell of a suite, with every default filled in.
 
-    ``problem`` and each entry of ``method`` are tables ``{"type": registered name, option: value}``.
+    ``problem`` and each entry of ``method`` are tables
+    ``{"type": registered name, option: value, ...}``.
     """
 
     suite: str

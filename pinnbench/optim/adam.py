@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from pinnbench.objective import Objective
-from pinnbench.registry import option, optimizers, positive
+from pinnbench.registry import optimizers, option, positive
 
 SCHEDULES = ("constant", "exponential", "cosine")
 

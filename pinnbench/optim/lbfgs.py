@@ -60,7 +60,7 @@ class LBFGS:
             updates, opt_state = opt.update(grad, state["opt"], params, value=value, grad=grad,
                                             value_fn=objective.loss)
             info = optax.tree_utils.tree_get(opt_state, "info")
-            converged = optax.tree_utils.tree_l2_norm(grad) <= self.gtol
+            converged = optax.tree_utils.tree_norm(grad) <= self.gtol
             ls_failed = info.decrease_error > 0
             prev = state["last_loss"]
             stalled = jnp.abs(prev - value) <= self.ftol * jnp.maximum(jnp.abs(value), 1.0)
@@ -73,8 +73,8 @@ class LBFGS:
                 "done": reason > 0,
                 "reason": reason,
                 "iterations": state["iterations"] + take.astype(jnp.int32),
-                "evaluations": state["evaluations"] + info.num_linesearch_steps
-                + fresh.astype(jnp.int32),
+                "evaluations": state["evaluations"]
+                + (info.num_linesearch_steps + fresh).astype(jnp.int32),
                 "last_loss": value,
             }
             return new_params, new_state, value

@@ -2,8 +2,8 @@
 
 Layout of a results folder::
 
-    results/<suite>/runs/<run_id>.parquet      one row: spec, status, metrics, time, memory, versions
-    results/<suite>/history/<run_id>.parquet   one row per evaluation: step, time, losses, errors
+    results/<suite>/runs/<run_id>.parquet     one row: spec, status, metrics, time, memory, versions
+    results/<suite>/history/<run_id>.parquet  one row per evaluation: step, time, losses, errors
 
 The history file is written first and the runs file last, each to a hidden temporary name and then
 renamed, so a runs file exists only for a run whose results are complete: a crash at any moment

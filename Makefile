@@ -1,0 +1,41 @@
+# Set-up is part of every target: a fresh clone needs nothing but python3 (>= 3.11).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test,peers]'
+	touch $@
+
+# Train the default suite's quick profile and print the comparison table.
+run: $(VENV)/.installed-run
+	$(BIN)/pinnbench run suites/helmholtz.toml --profile quick
+	$(BIN)/pinnbench compare results/helmholtz
+
+# Lint, the whole test suite, then the CI accuracy gate.
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+	$(BIN)/pinnbench run suites/ci.toml --out results/ci
+	$(BIN)/pinnbench check results/ci --baseline results/baseline/ci.parquet
+
+# Side-by-side performance measurements (see BENCHMARKS.md).
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) results/ci results/helmholtz

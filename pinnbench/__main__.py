@@ -1,0 +1,3 @@
+from pinnbench.cli import main
+
+main()

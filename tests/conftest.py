@@ -1,0 +1,41 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import pytest
+
+import pinnbench.plugins  # noqa: F401
+from pinnbench.spec import RunSpec
+
+# Tests mix float32 and float64 runs in one process; x64 must be on for the float64 ones.
+jax.config.update("jax_enable_x64", True)
+
+
+def make_spec(*, problem: dict[str, Any] | None = None, optimizer: dict[str, Any] | None = None,
+              model: dict[str, Any] | None = None, sampler: dict[str, Any] | None = None,
+              steps: int = 200, eval_every: int = 100, seed: int = 0, precision: str = "float64",
+              weights: dict[str, float] | None = None, time_s: float | None = None) -> RunSpec:
+    """A small, fully resolved run spec (defaults filled in by the component classes)."""
+    from pinnbench.suite import _Checker
+
+    c = _Checker("test")
+    method = {
+        "model": c.component("model", model or {"type": "mlp", "width": 16, "depth": 2}, "m"),
+        "optimizer": c.component("optimizer", optimizer or {"type": "adam"}, "o"),
+        "sampler": c.component("sampler", sampler or {"type": "uniform", "n_interior": 256,
+                                                      "n_boundary": 64}, "s"),
+        "weights": weights or {},
+    }
+    budget: dict[str, Any] = {"steps": steps, "eval_every": eval_every}
+    if time_s is not None:
+        budget["time_s"] = time_s
+    prob = c.component("problem", problem or {"type": "helmholtz2d"}, "p")
+    return RunSpec("test", prob["type"], prob, "method", method, seed, seed, precision, budget)
+
+
+@pytest.fixture
+def spec_factory():
+    return make_spec

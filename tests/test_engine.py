@@ -1,0 +1,109 @@
+"""The training engine on small Helmholtz runs: accuracy, budgets, divergence, bookkeeping."""
+
+import jax
+import numpy as np
+import pytest
+
+from pinnbench.engine.train import Trainer, train
+
+EASY = {"type": "helmholtz2d", "a1": 1, "a2": 1}
+
+
+def test_lbfgs_trains_to_stated_accuracy_and_reports_iterations(spec_factory):
+    spec = spec_factory(problem=EASY, optimizer={"type": "lbfgs"}, steps=300,
+                        eval_every=100, weights={"bc": 10.0})
+    result = train(spec)
+    row = result.row
+    assert row["status"] == "ok" and row["stop"] == "steps"
+    assert result.history[0]["rel_l2"] > 0.9  # an untrained network is O(1) wrong
+    assert row["rel_l2"] < 0.1
+    assert row["opt_stop_reason"] == "budget"
+    assert row["opt_iterations"] == 300
+    # Each iteration needs at least one loss evaluation in its line search.
+    assert row["opt_evaluations"] >= 300
+    assert [h["step"] for h in result.history] == [0, 100, 200, 300]
+    # Compilation is timed on its own and never counted as training time.
+    assert row["compile_s"] > 0 and row["train_s"] > 0 and row["eval_s"] > 0
+    assert row["steps_per_s"] == pytest.approx(300 / row["train_s"])
+
+
+def test_adam_loss_decreases_and_error_improves(spec_factory):
+    spec = spec_factory(problem=EASY, optimizer={"type": "adam", "lr": 1e-2}, steps=1000,
+                        eval_every=250, weights={"bc": 10.0})
+    history = train(spec).history
+    losses = [h["loss"] for h in history]
+    assert losses[-1] < 1e-2 * losses[0]
+    assert history[-1]["rel_l2"] < 0.15
+    # The logged loss is the weighted sum of the per-term mean squares.
+    last = history[-1]
+    assert last["loss"] == pytest.approx(last["loss.pde"] + 10.0 * last["loss.bc"])
+
+
+def test_non_finite_loss_is_a_diverged_result_not_a_crash(spec_factory):
+    spec = spec_factory(optimizer={"type": "adam", "lr": 1e30}, precision="float32",
+                        steps=200, eval_every=100)
+    row = train(spec).row
+    assert row["status"] == "diverged" and row["stop"] == "diverged"
+    assert "non-finite loss at step" in row["message"]
+    assert np.isnan(row["rel_l2"]) or np.isinf(row["rel_l2"])
+
+
+def test_lbfgs_stops_itself_and_engine_ends_the_run(spec_factory):
+    spec = spec_factory(optimizer={"type": "lbfgs", "gtol": 1e12}, steps=500, eval_every=50)
+    result = train(spec)
+    assert result.row["stop"] == "optimizer"
+    assert result.row["opt_stop_reason"] == "gtol"
+    assert result.row["opt_iterations"] == 0
+    assert result.row["steps"] == 50  # the first chunk, then the run ends
+
+
+def test_wall_time_budget(spec_factory):
+    spec = spec_factory(steps=None, time_s=0.5, eval_every=20)
+    spec.budget.pop("steps")
+    row = train(spec).row
+    assert row["stop"] == "time"
+    assert row["train_s"] >= 0.5
+    assert row["steps"] % 20 == 0 and row["steps"] > 0
+
+
+def test_data_seed_is_separate_from_init_seed(spec_factory):
+    import dataclasses
+
+    base = spec_factory(seed=0)
+    other_init = dataclasses.replace(base, seed=1)  # same data_seed
+    other_data = dataclasses.replace(base, data_seed=5)
+    p0, _, s0, _ = Trainer(base).initial_state()
+    p1, _, s1, _ = Trainer(other_init).initial_state()
+    _, _, s2, _ = Trainer(other_data).initial_state()
+    assert np.array_equal(s0["points"]["interior"], s1["points"]["interior"])
+    assert not np.array_equal(s0["points"]["interior"], s2["points"]["interior"])
+    assert not np.array_equal(p0[0]["w"], p1[0]["w"])
+
+
+def test_resampling_changes_points_every_r_steps_and_chunks_compile_once(spec_factory):
+    spec = spec_factory(sampler={"type": "uniform", "n_interior": 64, "n_boundary": 16,
+                                 "resample_every": 10}, steps=30, eval_every=10)
+    trainer = Trainer(spec)
+    carry = trainer.initial_state()
+    seen = [np.asarray(carry[2]["points"]["interior"])]
+    for _ in range(3):
+        carry = trainer.compiled_chunk(carry, 10)(carry)[0]
+        seen.append(np.asarray(carry[2]["points"]["interior"]))
+    # Steps 0-9 use the first draw; steps 10, 20 draw anew (state after a chunk holds the
+    # points its last step used).
+    assert np.array_equal(seen[0], seen[1])
+    assert not np.array_equal(seen[1], seen[2]) and not np.array_equal(seen[2], seen[3])
+    assert list(trainer._chunks) == [10]
+
+    fixed = Trainer(spec_factory(steps=30, eval_every=10))
+    carry = fixed.initial_state()
+    before = np.asarray(carry[2]["points"]["interior"])
+    carry = fixed.compiled_chunk(carry, 10)(carry)[0]
+    assert np.array_equal(before, np.asarray(carry[2]["points"]["interior"]))
+
+
+def test_float32_and_float64_runs_use_their_precision(spec_factory):
+    for precision, dtype in (("float32", np.float32), ("float64", np.float64)):
+        trainer = Trainer(spec_factory(precision=precision))
+        params = trainer.initial_state()[0]
+        assert all(leaf.dtype == dtype for leaf in jax.tree.leaves(params))
