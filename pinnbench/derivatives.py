@@ -76,6 +76,9 @@ class Field:
     @functools.cached_property
     def value(self) -> Array:
         """u, shape (N, m)."""
+        for jet in ("_lap_jet", "_diag_jet"):  # a jet already traced carries the value
+            if jet in self.__dict__:
+                return self.__dict__[jet].value
         return self._fn(self.x)
 
     @functools.cache  # noqa: B019 - a Field lives for one trace
