@@ -1,10 +1,15 @@
-"""Aggregate recorded runs into a problem x method comparison."""
+"""Aggregate recorded runs into a problem x method comparison, for the terminal or a paper."""
 
 from __future__ import annotations
+
+import html
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from rich.table import Table
+
+FORMATS = ("md", "latex", "csv", "html")
 
 
 def _statuses(s: pd.Series) -> str:
@@ -12,21 +17,30 @@ def _statuses(s: pd.Series) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
-def comparison_table(runs: pd.DataFrame, metric: str = "rel_l2") -> pd.DataFrame:
+def comparison_table(runs: pd.DataFrame, metric: str = "rel_l2", by: Sequence[str] = ("method",),
+                     baseline: str | None = None) -> pd.DataFrame:
     """One row per (problem, method): statistics over seeds of the runs that finished ok.
 
     Runs with any other status are never averaged in, and never hidden: ``ok`` counts them and
-    ``failed`` names their statuses.
+    ``failed`` names their statuses. ``by`` names the columns whose values tell the compared
+    variants apart (``method`` by default; ``optimizer.lr`` or ``model.width`` split a sweep); the
+    ``method`` column of the result then holds those values joined by ``/``. With ``baseline``
+    (one such value), ``vs_baseline`` is each median divided by that variant's median on the same
+    problem.
     """
+    by = list(by)
+    for col in by:
+        if col not in runs.columns:
+            raise KeyError(f"no column {col!r} to group by")
     rows = []
-    for (problem, method), g in runs.groupby(["problem", "method"], sort=True):
+    for (problem, *keys), g in runs.groupby(["problem", *by], sort=True, dropna=False):
         ok = g[g["status"] == "ok"]
         values = ok[metric].astype(float).to_numpy()
         q25, q50, q75 = (np.percentile(values, [25, 50, 75]) if values.size
                          else (np.nan,) * 3)
         rows.append({
             "problem": problem,
-            "method": method,
+            "method": "/".join(str(k) for k in keys),
             "ok": f"{len(ok)}/{len(g)}",
             "failed": _statuses(g["status"]),
             "median": q50,
@@ -41,6 +55,11 @@ def comparison_table(runs: pd.DataFrame, metric: str = "rel_l2") -> pd.DataFrame
     if not table.empty:
         best = table.groupby("problem")["median"].transform("min")
         table["is_best"] = table["median"].eq(best) & table["median"].notna()
+        if baseline is not None:
+            if baseline not in set(table["method"]):
+                raise KeyError(f"no method {baseline!r} to compare with")
+            ref = table[table["method"] == baseline].set_index("problem")["median"]
+            table["vs_baseline"] = table["median"] / table["problem"].map(ref)
     return table
 
 
@@ -56,14 +75,99 @@ def _fmt(x: float, spec: str) -> str:
     return "—" if x is None or (isinstance(x, float) and np.isnan(x)) else format(x, spec)
 
 
-def render_table(table: pd.DataFrame, metric: str) -> Table:
+def render_table(table: pd.DataFrame, metric: str, method_label: str = "method",
+                 baseline: str | None = None) -> Table:
     out = Table(title=f"median {metric} over seeds (best per problem in bold)")
-    for col in ("problem", "method", "ok", metric, "IQR", "train s", "steps/s", "peak MB",
-                "failed"):
-        out.add_column(col, justify="left" if col in ("problem", "method", "failed") else "right")
+    ratio = [f"÷ {baseline}"] if baseline is not None else []
+    for col in ("problem", method_label, "ok", metric, *ratio, "IQR", "train s", "steps/s",
+                "peak MB", "failed"):
+        out.add_column(col, justify="left" if col in ("problem", method_label, "failed")
+                       else "right")
     for r in table.itertuples():
         err = _fmt(r.median, ".3e")
+        ratios = [_fmt(r.vs_baseline, ".2f")] if baseline is not None else []
         out.add_row(r.problem, r.method, r.ok, f"[bold green]{err}[/]" if r.is_best else err,
-                    _fmt(r.iqr, ".1e"), _fmt(r.train_s, ".1f"), _fmt(r.steps_per_s, ".1f"),
-                    _fmt(r.peak_mb, ".0f"), r.failed)
+                    *ratios, _fmt(r.iqr, ".1e"), _fmt(r.train_s, ".1f"),
+                    _fmt(r.steps_per_s, ".1f"), _fmt(r.peak_mb, ".0f"), r.failed)
     return out
+
+
+def _cells(table: pd.DataFrame, metric: str, method_label: str,
+           baseline: str | None) -> tuple[list[str], list[list[str]]]:
+    """Header and text cells shared by the Markdown, LaTeX and HTML writers."""
+    header = ["problem", method_label, "ok", f"median {metric}", "IQR"]
+    if baseline is not None:
+        header.append(f"÷ {baseline}")
+    header += ["train s", "failed"]
+    rows = []
+    for r in table.itertuples():
+        row = [str(r.problem), str(r.method), r.ok, _fmt(r.median, ".3e"), _fmt(r.iqr, ".1e")]
+        if baseline is not None:
+            row.append(_fmt(r.vs_baseline, ".2f"))
+        rows.append(row + [_fmt(r.train_s, ".1f"), r.failed])
+    return header, rows
+
+
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+          "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+          "÷": r"$\div$", "—": "--"}
+
+
+def _latex_escape(text: str) -> str:
+    # One pass, so the braces of an inserted command are not escaped again.
+    return "".join(_LATEX.get(ch, ch) for ch in text)
+
+
+def format_table(table: pd.DataFrame, metric: str, fmt: str, method_label: str = "method",
+                 baseline: str | None = None) -> str:
+    """The comparison as text for a paper or a page: ``md``, ``latex`` (booktabs), ``csv`` or
+    ``html``. The best median of each problem is bold, except in CSV, which holds the numbers
+    unrounded with an ``is_best`` column instead."""
+    if fmt == "csv":
+        cols = ["problem", "method", "ok", "failed", "median", "iqr", "best", "worst",
+                *(["vs_baseline"] if baseline is not None else []), "train_s", "steps_per_s",
+                "peak_mb", "is_best"]
+        return table[cols].rename(columns={"method": method_label}).to_csv(index=False)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    header, rows = _cells(table, metric, method_label, baseline)
+    best = table["is_best"].tolist() if len(table) else []
+    if fmt == "md":
+        def md(text: str) -> str:
+            return text.replace("|", "\\|")
+        lines = ["| " + " | ".join(md(h) for h in header) + " |",
+                 "|" + "|".join("---" if i < 2 or h == "failed" else "--:"
+                                for i, h in enumerate(header)) + "|"]
+        for row, is_best in zip(rows, best, strict=True):
+            cells = [md(c) for c in row]
+            if is_best:
+                cells[3] = f"**{cells[3]}**"
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+    if fmt == "latex":
+        align = "ll" + "r" * (len(header) - 3) + "l"
+        lines = [f"\\begin{{tabular}}{{{align}}}", "\\toprule",
+                 " & ".join(_latex_escape(h) for h in header) + " \\\\", "\\midrule"]
+        previous = None
+        for row, is_best in zip(rows, best, strict=True):
+            cells = [_latex_escape(c) for c in row]
+            if previous is not None and row[0] != previous:
+                lines.append("\\midrule")
+            if row[0] == previous:
+                cells[0] = ""
+            previous = row[0]
+            if is_best:
+                cells[3] = f"\\textbf{{{cells[3]}}}"
+            lines.append(" & ".join(cells) + " \\\\")
+        lines += ["\\bottomrule", "\\end{tabular}"]
+        return "\n".join(lines) + "\n"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for row, is_best in zip(rows, best, strict=True):
+        cells = [html.escape(c) for c in row]
+        if is_best:
+            cells[3] = f"<strong>{cells[3]}</strong>"
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return (f'<table class="pinnbench-compare">\n<caption>median {html.escape(metric)} over '
+            f"seeds (best per problem in bold)</caption>\n<thead><tr>{head}</tr></thead>\n"
+            "<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n")

@@ -7,6 +7,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 
 from pinnbench.derivatives import Field
 
@@ -45,6 +46,36 @@ class Objective:
 
     def loss(self, params: Params) -> jax.Array:
         return sum(self.weight(n) * t for n, t in self.terms(params).items())
+
+    def residual_jacobian(self, params: Params) -> tuple[jax.Array, jax.Array]:
+        """``residual_vector`` and its Jacobian with respect to the flattened parameters.
+
+        A pointwise constraint's rows are built point by point (vmap of a per-point reverse-mode
+        Jacobian): about the work of one batched gradient, where forward mode over the whole batch
+        costs one pass per parameter (measured 160x slower for a 501-parameter MLP).
+        """
+        flat, unravel = ravel_pytree(params)
+        values, rows = [], []
+        for c in self.problem.constraints():
+            x = self.points[c.region]
+
+            def batch_residual(theta, x=x, c=c):
+                return jnp.ravel(c.residual(Field(self.model, unravel(theta), x)))
+
+            if c.pointwise:
+                def point_residual(theta, xi, c=c):
+                    return jnp.ravel(c.residual(Field(self.model, unravel(theta), xi[None, :])))
+
+                r = jnp.ravel(jax.vmap(point_residual, (None, 0))(flat, x))
+                J = jax.vmap(jax.jacrev(point_residual), (None, 0))(flat, x)
+                J = J.reshape(-1, flat.size)
+            else:
+                r = batch_residual(flat)
+                J = jax.jacfwd(batch_residual)(flat)
+            scale = jnp.sqrt(self.weight(c.name) / r.shape[0])
+            values.append(scale * r)
+            rows.append(scale * J)
+        return jnp.concatenate(values), jnp.concatenate(rows)
 
     def residual_vector(self, params: Params) -> jax.Array:
         """Stacked residuals sqrt(w_k / N_k) r_k, so that ||r||^2 equals the loss."""

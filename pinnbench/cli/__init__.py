@@ -97,6 +97,12 @@ def list_components() -> None:
     print_registries(out)
 
 
+from pinnbench.cli import check as _check  # noqa: E402, F401  (defines `pinnbench check`)
+from pinnbench.cli.reference import reference  # noqa: E402
+
+app.command("reference")(reference)
+
+
 def main() -> None:
     try:
         app()

@@ -1,3 +1,3 @@
 """Optimizers. Importing this package registers them."""
 
-from pinnbench.optim import adam, adam_lbfgs, lbfgs  # noqa: F401
+from pinnbench.optim import adam, adam_lbfgs, lbfgs, lm, trust_region  # noqa: F401

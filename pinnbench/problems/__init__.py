@@ -1,6 +1,13 @@
 """PDE problems. Importing this package registers them."""
 
-from pinnbench.problems import helmholtz  # noqa: F401
-from pinnbench.problems.base import BoxProblem, Constraint
+from pinnbench.problems import (  # noqa: F401
+    allen_cahn,
+    burgers,
+    classic,
+    helmholtz,
+    navier_stokes,
+    reaction_diffusion,
+)
+from pinnbench.problems.base import BoxProblem, ClosedFormProblem, Constraint
 
-__all__ = ["BoxProblem", "Constraint"]
+__all__ = ["BoxProblem", "ClosedFormProblem", "Constraint"]

@@ -29,6 +29,9 @@ class Constraint:
     region: Region
     residual: Callable[[Field], jax.Array]
     weight: float = 1.0
+    # True when residual row i depends on point i alone (the usual case): its Jacobian is then
+    # built point by point, at about the cost of one gradient. False forces a dense Jacobian.
+    pointwise: bool = True
 
 
 class BoxProblem:
@@ -80,9 +83,42 @@ class BoxProblem:
         value = jnp.where(side == 1, hi[axis], lo[axis])
         return x * (1 - onehot) + onehot * value[:, None]
 
+    def eval_axes(self) -> list[np.ndarray] | None:
+        """Coordinates of the evaluation tensor grid per axis, or None where it is no grid."""
+        return [np.linspace(l, u, self.eval_resolution) for l, u in zip(self.lower, self.upper,
+                                                                       strict=True)]
+
     def eval_points(self) -> np.ndarray:
         """A uniform tensor grid of ``eval_resolution`` points per axis over the box."""
-        axes = [np.linspace(l, u, self.eval_resolution) for l, u in zip(self.lower, self.upper,
-                                                                       strict=True)]
-        mesh = np.meshgrid(*axes, indexing="ij")
-        return np.stack([m.ravel() for m in mesh], axis=1)
+        axes = self.eval_axes()
+        if axes is None:
+            raise NotImplementedError(f"{type(self).__name__} must define eval_points()")
+        return tensor_grid(axes)
+
+
+def tensor_grid(axes: list[np.ndarray]) -> np.ndarray:
+    """All combinations of the axis coordinates, (prod n_i, d), first axis slowest."""
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return np.stack([m.ravel() for m in mesh], axis=1)
+
+
+def field_at(f: Field, x: jax.Array) -> Field:
+    """The same network at other points: periodic and gauge constraints compare u at points that
+    are not the constraint's own batch. Built through ``type(f)`` so that any Field-like object
+    (e.g. a finite-difference stand-in in tests) is preserved."""
+    return type(f)(f.model, f.params, x)
+
+
+class ClosedFormProblem(BoxProblem):
+    """A problem whose exact solution is known in closed form.
+
+    ``solution(x, xp)`` is written once against an array namespace (numpy or jax.numpy): numpy
+    gives the float64 reference, jax.numpy lets tests differentiate the exact solution with the
+    same residuals the network is trained on, and boundary data are taken from it.
+    """
+
+    def solution(self, x, xp):  # noqa: ANN001, ANN201 - numpy or jax arrays alike
+        raise NotImplementedError
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.solution(np.asarray(x, np.float64), np), np.float64)
