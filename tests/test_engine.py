@@ -107,3 +107,15 @@ def test_float32_and_float64_runs_use_their_precision(spec_factory):
         trainer = Trainer(spec_factory(precision=precision))
         params = trainer.initial_state()[0]
         assert all(leaf.dtype == dtype for leaf in jax.tree.leaves(params))
+
+
+def test_history_counts_the_work_each_method_did(spec_factory):
+    adam = train(spec_factory(steps=40, eval_every=20))
+    # Counts are cumulative; the evaluation before training has none yet.
+    assert [h.get("work.grad", 0) for h in adam.history] == [0, 20, 40]
+    lbfgs = train(spec_factory(optimizer={"type": "lbfgs"}, steps=40, eval_every=20)).row
+    assert lbfgs["work.grad"] == lbfgs["opt_evaluations"] >= 40
+    lm = train(spec_factory(optimizer={"type": "lm"}, steps=10, eval_every=10)).row
+    assert lm["work.jacobian"] == 10 and lm["work.loss"] == 10
+    tr = train(spec_factory(optimizer={"type": "newton_cg"}, steps=10, eval_every=10)).row
+    assert tr["work.grad"] == 10 and tr["work.hvp"] == tr["opt_hvps"] >= 10

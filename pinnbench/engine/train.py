@@ -84,11 +84,13 @@ class Trainer:
         sampler_state = self.sampler.update(sampler_state, step, self.problem)
         objective = self.objective(sampler_state["points"])
         params, opt_state, info = self.optimizer.step(params, opt_state, objective, step)
-        return (params, opt_state, sampler_state, step + 1), (info["loss"], info["done"])
+        work = info.get("work", {})
+        return (params, opt_state, sampler_state, step + 1), (info["loss"], info["done"], work)
 
     def _chunk(self, carry: tuple, length: int) -> tuple:
-        carry, (losses, done) = jax.lax.scan(self._step, carry, None, length=length)
-        return carry, losses, done[-1], _all_finite(carry[0])
+        carry, (losses, done, work) = jax.lax.scan(self._step, carry, None, length=length)
+        work = {k: jnp.sum(v) for k, v in work.items()}
+        return carry, losses, done[-1], _all_finite(carry[0]), work
 
     def _evaluate(self, params: Any, sampler_state: dict) -> dict[str, jax.Array]:
         pred = self.model.apply(params, self.x_eval)
@@ -123,12 +125,14 @@ class Trainer:
         self.clock.compile_s += time.perf_counter() - t0
 
         history: list[dict[str, Any]] = []
+        work: dict[str, int] = {}  # cumulative work counts of the optimizer (see optim/base.py)
 
         def record(step: int) -> dict[str, Any]:
             t = time.perf_counter()
             values = jax.device_get(evaluate(carry[0], carry[2]))
             self.clock.eval_s += time.perf_counter() - t
             row = {"step": step, "train_s": self.clock.train_s,
+                   **{f"work.{k}": v for k, v in work.items()},
                    **{k: float(v) for k, v in values.items()}}
             history.append(row)
             if on_progress:
@@ -147,10 +151,12 @@ class Trainer:
             length = eval_every if max_steps is None else min(eval_every, max_steps - step)
             chunk = self.compiled_chunk(carry, length)
             t = time.perf_counter()
-            carry, losses, done, finite = chunk(carry)
+            carry, losses, done, finite, chunk_work = chunk(carry)
             losses = np.asarray(jax.device_get(losses))  # waits for the chunk to finish
             finite = bool(finite)
             self.clock.train_s += time.perf_counter() - t
+            for k, v in jax.device_get(chunk_work).items():
+                work[k] = work.get(k, 0) + int(v)
             bad = np.flatnonzero(~np.isfinite(losses))
             if bad.size or not finite:
                 where = step + int(bad[0]) if bad.size else step + length

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
 
 from pinnbench.derivatives import Jet, JetMode, elementwise_derivatives
-from pinnbench.models.base import ACTIVATIONS, InputMap, glorot_normal
+from pinnbench.models.base import ACTIVATION_DERIVATIVES, ACTIVATIONS, InputMap, glorot_normal
 from pinnbench.registry import models, option, positive
 
 
@@ -50,21 +51,36 @@ class MLP:
         Affine layers act linearly on the derivative terms; an activation s applied to z maps
         grad -> s'(z) grad and second -> s'(z) second + s''(z) grad^2 (summed over inputs in
         "laplacian" mode).
+
+        Derivative terms are laid out direction-major, (d, N, width), and multiplied as one
+        (d*N, width) matrix: the weight gradients of the backward pass are then plain matrix
+        products. A point-major (N, d, width) layout made XLA transpose every layer's tangents
+        in the backward pass and cost 1.5x more per training step (benchmarks/jet_layouts.py).
         """
-        act = ACTIVATIONS[self.activation]
+        derivatives = ACTIVATION_DERIVATIVES.get(self.activation) or functools.partial(
+            elementwise_derivatives, ACTIVATIONS[self.activation])
         n, d = x.shape
         h = self.inputs.forward(x)
         scale = self.inputs.scale(d, x.dtype)
-        g = jnp.broadcast_to(jnp.diag(scale), (n, d, d))  # dh/dx, (N, d, width)
-        sec = jnp.zeros((n, d) if mode == "laplacian" else (n, d, d), x.dtype)
+        # dh/dx_i for each input direction i: (d, N, d) with row i = scale_i e_i.
+        g = jnp.broadcast_to((jnp.eye(d, dtype=x.dtype) * scale)[:, None, :], (d, n, d))
+        sec = jnp.zeros((1 if mode == "laplacian" else d, n, d), x.dtype)
+
+        def linear(t, w):  # (k, N, a) @ (a, b) as one matrix product
+            k, m, a = t.shape
+            return (t.reshape(k * m, a) @ w).reshape(k, m, w.shape[1])
+
         for layer in params[:-1]:
             w, b = layer["w"], layer["b"]
-            z, g, sec = h @ w + b, g @ w, sec @ w
-            s, s1, s2 = elementwise_derivatives(act, z)
+            z, g, sec = h @ w + b, linear(g, w), linear(sec, w)
+            s, s1, s2 = derivatives(z)
             if mode == "laplacian":
-                sec = s1 * sec + s2 * jnp.sum(g * g, axis=1)
+                sec = s1 * sec + s2 * jnp.sum(g * g, axis=0, keepdims=True)
             else:
-                sec = s1[:, None, :] * sec + s2[:, None, :] * g * g
-            h, g = s, s1[:, None, :] * g
+                sec = s1 * sec + s2 * g * g
+            h, g = s, s1 * g
         w, b = params[-1]["w"], params[-1]["b"]
-        return Jet(h @ w + b, g @ w, sec @ w)
+        grad = jnp.moveaxis(linear(g, w), 0, 1)  # (N, d, m)
+        second = linear(sec, w)
+        second = second[0] if mode == "laplacian" else jnp.moveaxis(second, 0, 1)
+        return Jet(h @ w + b, grad, second)

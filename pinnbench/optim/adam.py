@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from pinnbench.objective import Objective
+from pinnbench.optim.base import work
 from pinnbench.registry import optimizers, option, positive
 
 SCHEDULES = ("constant", "exponential", "cosine")
@@ -48,8 +49,8 @@ class Adam:
     def step(self, params, state, objective: Objective, step):
         loss, grad = jax.value_and_grad(objective.loss)(params)
         updates, state = self.transform().update(grad, state, params)
-        return optax.apply_updates(params, updates), state, {"loss": loss,
-                                                            "done": jnp.asarray(False)}
+        info = {"loss": loss, "done": jnp.asarray(False), "work": work(grad=1)}
+        return optax.apply_updates(params, updates), state, info
 
     def summary(self, state: Any) -> dict[str, Any]:
         return {}

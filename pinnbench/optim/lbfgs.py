@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from pinnbench.objective import Objective
+from pinnbench.optim.base import work
 from pinnbench.registry import non_negative, optimizers, positive
 
 STOP_REASONS = ("budget", "gtol", "ftol", "linesearch_failed")
@@ -83,8 +84,11 @@ class LBFGS:
             params, state = operand
             return params, state, state["last_loss"]
 
+        evaluations = state["evaluations"]
         params, state, loss = jax.lax.cond(state["done"], finished, iterate, (params, state))
-        return params, state, {"loss": loss, "done": state["done"]}
+        info = {"loss": loss, "done": state["done"],
+                "work": work(grad=state["evaluations"] - evaluations)}
+        return params, state, info
 
     def summary(self, state: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from pinnbench.objective import Objective
+from pinnbench.optim.base import work
 from pinnbench.registry import non_negative, optimizers, option, positive
 
 JACOBIAN_MODES = ("pointwise", "forward", "reverse")
@@ -116,8 +117,11 @@ class LevenbergMarquardt:
             flat, state = operand
             return flat, state, state["last_loss"]
 
+        operand_done = state["done"]
         flat, state, loss = jax.lax.cond(state["done"], finished, iterate, (flat, state))
-        info = {"loss": loss, "done": state["done"], "damping": state["mu"]}
+        ran = (~operand_done).astype(jnp.int32)
+        info = {"loss": loss, "done": state["done"], "damping": state["mu"],
+                "work": work(jacobian=ran, loss=ran)}
         return unravel(flat), state, info
 
     def summary(self, state: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from pinnbench.objective import Objective
+from pinnbench.optim.base import work
 from pinnbench.registry import non_negative, optimizers, option, positive
 
 Vector = jax.Array
@@ -109,6 +110,7 @@ class TRStep(NamedTuple):
     accepted: jax.Array
     loss: jax.Array  # at the returned x
     hvps: jax.Array
+    loss_before: jax.Array
 
 
 def trust_region_step(loss: Callable[[Vector], jax.Array], residual: Callable[[Vector], Vector],
@@ -123,7 +125,7 @@ def trust_region_step(loss: Callable[[Vector], jax.Array], residual: Callable[[V
     on_boundary = jnp.linalg.norm(cg.step) >= 0.99 * radius
     accept, new_radius = rule.update(radius, rho, on_boundary)
     return TRStep(jnp.where(accept, x + cg.step, x), new_radius, accept,
-                  jnp.where(accept, f_new, f), cg.iterations)
+                  jnp.where(accept, f_new, f), cg.iterations, f)
 
 
 def flat_problem(objective: Objective, unravel) -> tuple[Callable, Callable]:
@@ -180,13 +182,13 @@ class NewtonCG:
 
     def step(self, params, state, objective: Objective, step):
         x, unravel = ravel_pytree(params)
-        loss_before = objective.loss(params)
         tr = self.global_step(x, state["radius"], objective, unravel)
         state = {"radius": tr.radius,
                  "accepted": state["accepted"] + tr.accepted.astype(jnp.int32),
                  "rejected": state["rejected"] + (~tr.accepted).astype(jnp.int32),
                  "hvps": state["hvps"] + tr.hvps}
-        info = {"loss": loss_before, "done": jnp.asarray(False), "radius": tr.radius}
+        info = {"loss": tr.loss_before, "done": jnp.asarray(False), "radius": tr.radius,
+                "work": work(grad=1, loss=1, hvp=tr.hvps)}
         return unravel(tr.x), state, info
 
     def summary(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -260,6 +262,9 @@ class APTS(NewtonCG):
         loss, _ = flat_problem(objective, unravel)
         f = loss(x)
         radius, hvps = state["radius"], state["hvps"]
+        # Local steps run on 1/D of the partitioned points each: D replicas' work together is
+        # about that of one full evaluation, so they are counted per replica step (J per stage).
+        local = {"grad": 0, "loss": 1, "hvp": 0}
         key, sub = jax.random.split(state["key"])
         pre_accept = jnp.asarray(False)
         if self.local_steps > 0:
@@ -271,6 +276,8 @@ class APTS(NewtonCG):
             radius = jnp.clip(jnp.where(pre_accept, radius * rule.expand, radius * rule.shrink),
                               rule.min_radius, rule.max_radius)
             hvps = hvps + local_hvps
+            local = {"grad": self.local_steps, "loss": self.local_steps + 2,
+                     "hvp": local_hvps // self.subdomains}
 
         def retry(carry):
             i, tr = carry
@@ -293,7 +300,9 @@ class APTS(NewtonCG):
             + pre_accept.astype(jnp.int32),
             "iterations": state["iterations"] + 1,
         }
-        info = {"loss": f, "done": jnp.asarray(False), "radius": tr.radius}
+        info = {"loss": f, "done": jnp.asarray(False), "radius": tr.radius,
+                "work": work(grad=local["grad"] + n, loss=local["loss"] + n,
+                             hvp=local["hvp"] + tr.hvps)}
         return unravel(tr.x), state, info
 
     def summary(self, state: dict[str, Any]) -> dict[str, Any]:

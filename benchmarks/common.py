@@ -1,0 +1,116 @@
+"""Pieces shared by the benchmark scripts: the configuration, the run spec, timing helpers."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "bench-out"
+
+CONFIG = {
+    "a1": 1.0, "a2": 4.0, "k": 1.0,
+    "width": 64, "depth": 4, "activation": "tanh",
+    "n_interior": 4096, "n_boundary": 1024,
+    "lr": 1e-3, "precision": "float32", "seed": 0,
+}
+
+SUITE_TOML = """\
+name = "bench-helmholtz"
+description = "Speed benchmark: Helmholtz 2D, MLP 4x64 tanh, fixed points, Adam 1e-3"
+seeds = [{seed}]
+precision = "{precision}"
+
+[budget]
+steps = 1000000
+eval_every = {chunk}
+
+[problems.helmholtz2d]
+a1 = {a1}
+a2 = {a2}
+k = {k}
+
+[methods.adam]
+model = {{ type = "mlp", width = {width}, depth = {depth}, activation = "{activation}" }}
+sampler = {{ type = "uniform", n_interior = {n_interior}, n_boundary = {n_boundary} }}
+optimizer = {{ type = "adam", lr = {lr}, schedule = "constant" }}
+"""
+
+
+# ---- small helpers -----------------------------------------------------------------------------
+def median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def spread(xs: list[float]) -> dict[str, float]:
+    if not xs:
+        return {"median": float("nan"), "min": float("nan"), "max": float("nan"), "n": 0}
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load_avg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def flops_of(compiled: Any) -> float | None:
+    """'flops' from XLA's cost analysis (a dict, or a one-element list in older jax)."""
+    try:
+        cost = compiled.cost_analysis()
+    except Exception:  # noqa: BLE001 - not every backend implements it
+        return None
+    if isinstance(cost, list | tuple):
+        cost = cost[0] if cost else None
+    if not cost or "flops" not in cost:
+        return None
+    return float(cost["flops"])
+
+
+def make_spec(chunk: int = 200) -> Any:
+    """The benchmark's RunSpec, through the suite loader so every default is filled in."""
+    from pinnbench.suite import load_suite
+
+    OUT_DIR.mkdir(exist_ok=True)
+    suite_file = OUT_DIR / "bench-helmholtz.toml"
+    suite_file.write_text(SUITE_TOML.format(chunk=chunk, **CONFIG))
+    (spec,) = load_suite(suite_file).runs()
+    return spec
+
+
+def scanned(fn: Any, params: Any, length: int) -> Any:
+    """``length`` evaluations of fn(params) in one compiled ``lax.scan``, as the Trainer's chunks
+    run steps.
+
+    The parameters are nudged by the iteration counter so that XLA cannot hoist the work out of
+    the loop, and every output is summed into the carry so that none of it is dropped.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    def run(params):
+        def body(carry, i):
+            p, acc = carry
+            p = jax.tree.map(lambda x: x * (1 + 1e-7 * i.astype(x.dtype)), p)
+            out = fn(p)
+            acc = acc + sum(jnp.sum(leaf) for leaf in jax.tree.leaves(out))
+            return (p, acc), None
+
+        zero = jnp.zeros((), jax.tree.leaves(params)[0].dtype)
+        return jax.lax.scan(body, (params, zero), jnp.arange(length))[0][1]
+
+    return jax.jit(run).lower(params).compile()
