@@ -36,6 +36,7 @@ test: $(VENV)/.installed-test
 # Side-by-side performance measurements (see BENCHMARKS.md).
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/lm_step.py
 
 clean:
 	rm -rf $(VENV) results/ci results/helmholtz

@@ -15,6 +15,7 @@ from pinnbench.registry import non_negative, optimizers, option, positive
 
 JACOBIAN_MODES = ("pointwise", "forward", "reverse")
 SOLVERS = ("cholesky", "qr")
+SCALINGS = ("identity", "marquardt")
 STOP_REASONS = ("budget", "gtol", "max_damping")
 
 
@@ -30,16 +31,16 @@ def residual_and_jacobian(objective: Objective, flat: jax.Array, unravel, mode: 
     return residual(flat), (jax.jacfwd if mode == "forward" else jax.jacrev)(residual)(flat)
 
 
-def damped_step(J: jax.Array, r: jax.Array, mu: jax.Array, solver: str) -> jax.Array:
-    """argmin_d ||r + J d||^2 + mu ||d||^2."""
-    n = J.shape[1]
+def damped_step(J: jax.Array, r: jax.Array, mu: jax.Array, solver: str,
+                scale: jax.Array) -> jax.Array:
+    """argmin_d ||r + J d||^2 + mu ||D d||^2 with D = diag(scale)."""
     if solver == "qr":
-        # Least squares on [J; sqrt(mu) I] avoids squaring the condition number.
-        stacked = jnp.concatenate([J, jnp.sqrt(mu) * jnp.eye(n, dtype=J.dtype)])
+        # Least squares on [J; sqrt(mu) D] avoids squaring the condition number.
+        stacked = jnp.concatenate([J, jnp.diag(jnp.sqrt(mu) * scale)])
         q, rr = jnp.linalg.qr(stacked)
         rhs = -q[: J.shape[0]].T @ r
         return jax.scipy.linalg.solve_triangular(rr, rhs)
-    A = J.T @ J + mu * jnp.eye(n, dtype=J.dtype)
+    A = J.T @ J + jnp.diag(mu * scale**2)
     return jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(A), -(J.T @ r))
 
 
@@ -61,6 +62,8 @@ class LevenbergMarquardt:
                            expect=f"one of {list(JACOBIAN_MODES)}")
     solver: str = option("cholesky", "damped normal equations (cholesky) or QR",
                          check=lambda v: v in SOLVERS, expect=f"one of {list(SOLVERS)}")
+    scaling: str = option("identity", "damping mu*I, or Marquardt's mu*diag(J^T J) (running max)",
+                          check=lambda v: v in SCALINGS, expect=f"one of {list(SCALINGS)}")
     gtol: float = non_negative("stop when ||J^T r||_inf is at most this", 0.0)
     max_damping: float = positive("stop when the damping exceeds this", 1e16)
 
@@ -68,6 +71,8 @@ class LevenbergMarquardt:
         dtype = jax.tree.leaves(params)[0].dtype
         return {
             "mu": jnp.asarray(-1.0, dtype),  # set from J^T J at the first step
+            # Marquardt scaling: running max of the column norms of J (More, 1978).
+            "scale": jnp.zeros(ravel_pytree(params)[0].shape, dtype),
             "nu": jnp.asarray(2.0, dtype),
             "accepted": jnp.asarray(0, jnp.int32),
             "rejected": jnp.asarray(0, jnp.int32),
@@ -87,9 +92,15 @@ class LevenbergMarquardt:
             r, J = residual_and_jacobian(objective, flat, unravel, self.jacobian)
             g = J.T @ r
             loss = r @ r
-            mu = jnp.where(state["mu"] < 0, self.tau * jnp.max(jnp.sum(J * J, axis=0)),
-                           state["mu"])
-            delta = damped_step(J, r, mu, self.solver)
+            columns = jnp.sum(J * J, axis=0)
+            if self.scaling == "marquardt":
+                scale = jnp.maximum(state["scale"], jnp.sqrt(columns))
+                first = self.tau
+            else:
+                scale = jnp.ones_like(columns)
+                first = self.tau * jnp.max(columns)
+            mu = jnp.where(state["mu"] < 0, first, state["mu"])
+            delta = damped_step(J, r, mu, self.solver, scale)
             r_new = residual(flat + delta)
             Jd = J @ delta
             predicted = -(2 * g @ delta + Jd @ Jd)
@@ -102,6 +113,7 @@ class LevenbergMarquardt:
             converged = jnp.max(jnp.abs(g)) <= self.gtol
             reason = jnp.select([converged, new_mu > self.max_damping], [1, 2], 0)
             new_state = {
+                "scale": scale,
                 "mu": new_mu.astype(mu.dtype),
                 "nu": new_nu.astype(mu.dtype),
                 "accepted": state["accepted"] + accept.astype(jnp.int32),
