@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 from pathlib import Path
 from typing import Any
@@ -52,13 +51,50 @@ def spread(xs: list[float]) -> dict[str, float]:
 
 
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    from pinnbench.machine import cpu_name
+
+    return cpu_name()
+
+
+def op_time_by_kind(compiled: Any, arg: Any, calls: int, trace_name: str,
+                    ) -> tuple[dict[str, float], dict[str, float]]:
+    """Op time (microseconds, summed over XLA's threads) of ``calls`` runs of a compiled function,
+    by kind of op and by op name, from a jax.profiler trace."""
+    import gzip
+    import json
+    import re
+    import shutil
+
+    import jax
+
+    ops = set(re.findall(r"%([\w.\-]+) = ", compiled.as_text()))
+    trace_dir = OUT_DIR / trace_name
+    shutil.rmtree(trace_dir, ignore_errors=True)
+    jax.block_until_ready(compiled(arg))
+    with jax.profiler.trace(str(trace_dir), create_perfetto_trace=True):
+        for _ in range(calls):
+            jax.block_until_ready(compiled(arg))
+    (path,) = trace_dir.rglob("perfetto_trace.json.gz")
+    with gzip.open(path) as f:
+        events = json.load(f)
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    kinds: dict[str, float] = {}
+    by_name: dict[str, float] = {}
+    for e in events:
+        name = e.get("name", "")
+        if e.get("ph") != "X" or name not in ops:
+            continue
+        if name.startswith(("ynn", "xnn", "onednn")):
+            kind = "library dot fusions (XNNPACK/YNNPACK/oneDNN)"
+        elif name.startswith(("dot", "convolution")):
+            kind = "XLA dots"
+        elif "copy" in name or "transpose" in name:
+            kind = "copies and transposes"
+        else:
+            kind = "elementwise and reduction fusions"
+        kinds[kind] = kinds.get(kind, 0.0) + e.get("dur", 0.0)
+        by_name[name] = by_name.get(name, 0.0) + e.get("dur", 0.0)
+    return kinds, by_name
 
 
 def load_avg() -> list[float] | None:

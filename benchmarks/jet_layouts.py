@@ -18,15 +18,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
-import json
-import re
-import shutil
 import sys
 import time
 from typing import Any
 
-from common import OUT_DIR, load_avg, make_spec, median, scanned
+from common import load_avg, make_spec, median, op_time_by_kind, scanned
 
 
 def per_direction_jet(base: Any, closed_form_tanh: bool) -> Any:
@@ -81,33 +77,8 @@ def per_direction_jet(base: Any, closed_form_tanh: bool) -> Any:
 
 def op_kinds(compiled: Any, arg: Any, length: int, repeats: int = 2) -> dict[str, float]:
     """Op time per evaluation by kind (ms, summed over threads) from a profiler trace."""
-    import jax
-
-    ops = set(re.findall(r"%([\w.\-]+) = ", compiled.as_text()))
-    trace_dir = OUT_DIR / "trace-jet"
-    shutil.rmtree(trace_dir, ignore_errors=True)
-    with jax.profiler.trace(str(trace_dir), create_perfetto_trace=True):
-        for _ in range(repeats):
-            jax.block_until_ready(compiled(arg))
-    (path,) = trace_dir.rglob("perfetto_trace.json.gz")
-    with gzip.open(path) as f:
-        events = json.load(f)
-    events = events["traceEvents"] if isinstance(events, dict) else events
-    kinds: dict[str, float] = {}
-    for e in events:
-        name = e.get("name", "")
-        if e.get("ph") != "X" or name not in ops:
-            continue
-        if name.startswith(("ynn", "xnn", "onednn")):
-            kind = "library dots"
-        elif name.startswith(("dot", "convolution")):
-            kind = "XLA dots"
-        elif "copy" in name or "transpose" in name:
-            kind = "copies/transposes"
-        else:
-            kind = "elementwise"
-        kinds[kind] = kinds.get(kind, 0.0) + e.get("dur", 0.0) * 1e-3 / (repeats * length)
-    return kinds
+    kinds, _ = op_time_by_kind(compiled, arg, repeats, "trace-jet")
+    return {k: v * 1e-3 / (repeats * length) for k, v in kinds.items()}
 
 
 def main() -> int:

@@ -15,7 +15,6 @@ import os
 import time
 
 import jax
-import jax.numpy as jnp
 from common import OUT_DIR, median
 
 import pinnbench.plugins  # noqa: F401
@@ -60,7 +59,7 @@ def main() -> None:
         n_params = sum(x.size for x in jax.tree.leaves(params))
         n_rows = sum(x.shape[0] for x in sampler_state["points"].values())
         jac = jax.jit(objective.residual_jacobian)
-        step = jax.jit(lambda p, s, o=objective: trainer.optimizer.step(p, s, o, 0))
+        step = jax.jit(lambda p, s, o=objective, opt=trainer.optimizer: opt.step(p, s, o, 0))
         row = {"width": width, "points": n_rows, "params": int(n_params),
                "jacobian_mb": n_rows * n_params * 8 / 2**20,
                "normal_matrix_mb": n_params**2 * 8 / 2**20,
@@ -68,7 +67,8 @@ def main() -> None:
                "lm_step_ms": 1e3 * timed(step, params, opt_state)}
         if (width, n) == (20, 1024):
             flat, unravel = jax.flatten_util.ravel_pytree(params)
-            dense = jax.jit(jax.jacfwd(lambda x: objective.residual_vector(unravel(x))))
+            dense = jax.jit(jax.jacfwd(
+                lambda x, o=objective, u=unravel: o.residual_vector(u(x))))
             row["jacfwd_whole_batch_ms"] = 1e3 * timed(dense, flat, repeats=2)
         rows.append(row)
         print(f"{width:>5} {n_rows:>7} {n_params:>7} {row['jacobian_mb']:>7.1f} "
@@ -76,7 +76,8 @@ def main() -> None:
               f"{row['lm_step_ms']:>11.1f}", flush=True)
     first = rows[0]
     print(f"whole-batch forward-mode Jacobian for the first case: "
-          f"{first['jacfwd_whole_batch_ms']:.0f} ms vs {first['jacobian_ms']:.1f} ms point by point "
+          f"{first['jacfwd_whole_batch_ms']:.0f} ms vs {first['jacobian_ms']:.1f} ms "
+          f"point by point "
           f"({first['jacfwd_whole_batch_ms'] / first['jacobian_ms']:.0f}x)")
     OUT_DIR.mkdir(exist_ok=True)
     out = {"rows": rows, "load": os.getloadavg(), "jax": jax.__version__}

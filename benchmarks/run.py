@@ -39,6 +39,7 @@ from common import (
     load_avg,
     make_spec,
     median,
+    op_time_by_kind,
     scanned,
     spread,
 )
@@ -133,39 +134,8 @@ class PinnbenchSide:
 
         Durations are summed over XLA's threads, so they can add up to more than the wall time.
         """
-        import gzip
-        import re
-        import shutil
-
-        jax = self.jax
         chunk = self.trainer.compiled_chunk(self.carry, length)
-        ops = set(re.findall(r"%([\w.\-]+) = ", chunk.as_text()))
-        jax.block_until_ready(chunk(self.carry))
-        trace_dir = OUT_DIR / "trace"
-        shutil.rmtree(trace_dir, ignore_errors=True)
-        with jax.profiler.trace(str(trace_dir), create_perfetto_trace=True):
-            for _ in range(repeats):
-                jax.block_until_ready(chunk(self.carry))
-        (path,) = trace_dir.rglob("perfetto_trace.json.gz")
-        with gzip.open(path) as f:
-            events = json.load(f)
-        events = events["traceEvents"] if isinstance(events, dict) else events
-        kinds: dict[str, float] = {}
-        top: dict[str, float] = {}
-        for e in events:
-            name = e.get("name", "")
-            if e.get("ph") != "X" or name not in ops:
-                continue
-            if name.startswith(("ynn", "xnn", "onednn")):
-                kind = "library dot fusions (XNNPACK/YNNPACK/oneDNN)"
-            elif name.startswith(("dot", "convolution")):
-                kind = "XLA dots"
-            elif "copy" in name or "transpose" in name:
-                kind = "copies and transposes"
-            else:
-                kind = "elementwise and reduction fusions"
-            kinds[kind] = kinds.get(kind, 0.0) + e.get("dur", 0.0)
-            top[name] = top.get(name, 0.0) + e.get("dur", 0.0)
+        kinds, top = op_time_by_kind(chunk, self.carry, repeats, "trace")
         per_step = 1e-3 / (repeats * length)  # trace durations are in microseconds
         return {
             "ms_per_step": {k: v * per_step for k, v in sorted(kinds.items(),

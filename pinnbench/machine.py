@@ -28,7 +28,7 @@ def peak_device_mb() -> float | None:
     return stats["peak_bytes_in_use"] / 2**20
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -64,7 +64,7 @@ def machine_info() -> dict[str, Any]:
         "platform": device.platform,
         "device_kind": device.device_kind,
         "device_count": jax.device_count(),
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "cpu_count": __import__("os").cpu_count(),
         "host": socket.gethostname(),
     }
