@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 import jax
@@ -47,6 +49,29 @@ def timed(fn, *args, repeats: int = 5) -> float:
     return median(times)
 
 
+CHOLESKY = """
+import time, jax, jax.numpy as jnp
+jax.config.update("jax_enable_x64", True)
+a = jax.random.normal(jax.random.PRNGKey(0), (1280, 501), jnp.float64)
+m = a.T @ a + jnp.eye(501)
+f = jax.jit(lambda m: jax.scipy.linalg.cho_factor(m)[0])
+f(m).block_until_ready()
+ts = []
+for _ in range(10):
+    t = time.perf_counter(); f(m).block_until_ready(); ts.append(time.perf_counter() - t)
+print(sorted(ts)[5])
+"""
+
+
+def cholesky_ms(openblas_threads: str) -> float:
+    """A jitted 501 x 501 Cholesky in a fresh process with the given OpenBLAS thread count
+    (jax is imported directly, not through pinnbench, which would set the variable itself)."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": openblas_threads}
+    out = subprocess.run([sys.executable, "-c", CHOLESKY], env=env, capture_output=True,
+                         text=True, check=True)
+    return 1e3 * float(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     jax.config.update("jax_enable_x64", True)
     rows = []
@@ -79,8 +104,12 @@ def main() -> None:
           f"{first['jacfwd_whole_batch_ms']:.0f} ms vs {first['jacobian_ms']:.1f} ms "
           f"point by point "
           f"({first['jacfwd_whole_batch_ms'] / first['jacobian_ms']:.0f}x)")
+    threads = {n: cholesky_ms(n) for n in ("1", str(os.cpu_count()))}
+    print("501 x 501 Cholesky (jit, float64): " + ", ".join(
+        f"{ms:.1f} ms with OPENBLAS_NUM_THREADS={n}" for n, ms in threads.items()))
     OUT_DIR.mkdir(exist_ok=True)
-    out = {"rows": rows, "load": os.getloadavg(), "jax": jax.__version__}
+    out = {"rows": rows, "cholesky_ms_by_openblas_threads": threads, "load": os.getloadavg(),
+           "jax": jax.__version__}
     (OUT_DIR / "lm_step.json").write_text(json.dumps(out, indent=1))
 
 

@@ -75,12 +75,29 @@ def _fmt(x: float, spec: str) -> str:
     return "—" if x is None or (isinstance(x, float) and np.isnan(x)) else format(x, spec)
 
 
+def _fmt_target(x: float, spec: str) -> str:
+    return "not reached" if np.isinf(x) else _fmt(x, spec)
+
+
+def _target_headers(table: pd.DataFrame, target: float | None) -> list[str]:
+    # Time-to-target columns appear only when the table carries them (``--target``).
+    if "target_reached" not in table.columns:
+        return []
+    return [f"reached ≤{target:g}", "s to target", "step to target"]
+
+
+def _target_cells(row: object) -> list[str]:
+    return [row.target_reached, _fmt_target(row.target_s, ".2f"),
+            _fmt_target(row.target_step, ".0f")]
+
+
 def render_table(table: pd.DataFrame, metric: str, method_label: str = "method",
-                 baseline: str | None = None) -> Table:
+                 baseline: str | None = None, target: float | None = None) -> Table:
     out = Table(title=f"median {metric} over seeds (best per problem in bold)")
     ratio = [f"÷ {baseline}"] if baseline is not None else []
+    extra = _target_headers(table, target)
     for col in ("problem", method_label, "ok", metric, *ratio, "IQR", "train s", "steps/s",
-                "peak MB", "failed"):
+                "peak MB", *extra, "failed"):
         out.add_column(col, justify="left" if col in ("problem", method_label, "failed")
                        else "right")
     for r in table.itertuples():
@@ -88,23 +105,26 @@ def render_table(table: pd.DataFrame, metric: str, method_label: str = "method",
         ratios = [_fmt(r.vs_baseline, ".2f")] if baseline is not None else []
         out.add_row(r.problem, r.method, r.ok, f"[bold green]{err}[/]" if r.is_best else err,
                     *ratios, _fmt(r.iqr, ".1e"), _fmt(r.train_s, ".1f"),
-                    _fmt(r.steps_per_s, ".1f"), _fmt(r.peak_mb, ".0f"), r.failed)
+                    _fmt(r.steps_per_s, ".1f"), _fmt(r.peak_mb, ".0f"),
+                    *(_target_cells(r) if extra else []), r.failed)
     return out
 
 
-def _cells(table: pd.DataFrame, metric: str, method_label: str,
-           baseline: str | None) -> tuple[list[str], list[list[str]]]:
+def _cells(table: pd.DataFrame, metric: str, method_label: str, baseline: str | None,
+           target: float | None = None) -> tuple[list[str], list[list[str]]]:
     """Header and text cells shared by the Markdown, LaTeX and HTML writers."""
     header = ["problem", method_label, "ok", f"median {metric}", "IQR"]
     if baseline is not None:
         header.append(f"÷ {baseline}")
-    header += ["train s", "failed"]
+    extra = _target_headers(table, target)
+    header += ["train s", *extra, "failed"]
     rows = []
     for r in table.itertuples():
         row = [str(r.problem), str(r.method), r.ok, _fmt(r.median, ".3e"), _fmt(r.iqr, ".1e")]
         if baseline is not None:
             row.append(_fmt(r.vs_baseline, ".2f"))
-        rows.append(row + [_fmt(r.train_s, ".1f"), r.failed])
+        rows.append(row + [_fmt(r.train_s, ".1f"), *(_target_cells(r) if extra else []),
+                           r.failed])
     return header, rows
 
 
@@ -119,18 +139,20 @@ def _latex_escape(text: str) -> str:
 
 
 def format_table(table: pd.DataFrame, metric: str, fmt: str, method_label: str = "method",
-                 baseline: str | None = None) -> str:
+                 baseline: str | None = None, target: float | None = None) -> str:
     """The comparison as text for a paper or a page: ``md``, ``latex`` (booktabs), ``csv`` or
     ``html``. The best median of each problem is bold, except in CSV, which holds the numbers
     unrounded with an ``is_best`` column instead."""
     if fmt == "csv":
         cols = ["problem", "method", "ok", "failed", "median", "iqr", "best", "worst",
                 *(["vs_baseline"] if baseline is not None else []), "train_s", "steps_per_s",
-                "peak_mb", "is_best"]
+                "peak_mb",
+                *(["target_reached", "target_s", "target_step"]
+                  if "target_reached" in table.columns else []), "is_best"]
         return table[cols].rename(columns={"method": method_label}).to_csv(index=False)
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
-    header, rows = _cells(table, metric, method_label, baseline)
+    header, rows = _cells(table, metric, method_label, baseline, target)
     best = table["is_best"].tolist() if len(table) else []
     if fmt == "md":
         def md(text: str) -> str:

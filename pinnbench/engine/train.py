@@ -20,6 +20,7 @@ import numpy as np
 from pinnbench.machine import machine_info, peak_device_mb, peak_host_rss_mb
 from pinnbench.metrics import all_metrics, rel_l2_per_field
 from pinnbench.objective import Objective
+from pinnbench.sampling.base import Probe
 from pinnbench.spec import RunSpec
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
@@ -81,7 +82,8 @@ class Trainer:
     # ---- compiled pieces ---------------------------------------------------------------------
     def _step(self, carry: tuple, _: Any) -> tuple[tuple, tuple]:
         params, opt_state, sampler_state, step = carry
-        sampler_state = self.sampler.update(sampler_state, step, self.problem)
+        probe = Probe(self.problem, self.model, params, self.weights)
+        sampler_state = self.sampler.update(sampler_state, step, self.problem, probe)
         objective = self.objective(sampler_state["points"])
         params, opt_state, info = self.optimizer.step(params, opt_state, objective, step)
         work = info.get("work", {})

@@ -8,7 +8,7 @@ from typing import Any
 import jax
 
 from pinnbench.registry import non_negative, positive, samplers
-from pinnbench.sampling.base import regions_of
+from pinnbench.sampling.base import Probe, regions_of
 
 
 @samplers.register("uniform")
@@ -38,7 +38,8 @@ class Uniform:
         key, sub = jax.random.split(key)
         return {"points": self.draw(problem, sub, dtype), "key": key}
 
-    def update(self, state: dict[str, Any], step: jax.Array, problem: Any) -> dict[str, Any]:
+    def update(self, state: dict[str, Any], step: jax.Array, problem: Any,
+               probe: Probe | None = None) -> dict[str, Any]:
         if self.fixed:
             return state
         dtype = next(iter(state["points"].values())).dtype
