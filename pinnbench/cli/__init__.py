@@ -1,4 +1,4 @@
-"""Command-line interface: ``pinnbench run | compare | list``."""
+"""Command-line interface: ``pinnbench run | compare | list | check | plot | report | collect``."""
 
 from __future__ import annotations
 
@@ -180,6 +180,9 @@ def list_components() -> None:
 
 
 from pinnbench.cli import check as _check  # noqa: E402, F401  (defines `pinnbench check`)
+from pinnbench.cli import collect as _collect  # noqa: E402, F401  (defines `pinnbench collect`)
+from pinnbench.cli import plot as _plot  # noqa: E402, F401  (defines `pinnbench plot`)
+from pinnbench.cli import report as _report  # noqa: E402, F401  (defines `pinnbench report`)
 from pinnbench.cli.reference import reference  # noqa: E402
 
 app.command("reference")(reference)

@@ -1,0 +1,39 @@
+"""``pinnbench report``: one self-contained HTML page for a results folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pinnbench.cli import _bad_input, app, out
+from pinnbench.cli.plot import load_folder, split_by
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="results folder")],
+    out_file: Annotated[Path, typer.Option("--out", help="HTML file to write")]
+    = Path("report.html"),
+    metric: Annotated[str, typer.Option(help="error metric")] = "rel_l2",
+    by: Annotated[str, typer.Option(help="columns that tell compared variants apart, "
+                                    "comma-separated")] = "method",
+    target: Annotated[float | None, typer.Option(help="add time to reach this error")] = None,
+    title: Annotated[str | None, typer.Option(help="page title")] = None,
+) -> None:
+    """Write tables, figures, suite files and machine info as one static HTML page."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pinnbench.report import build_report
+
+    if out_file.suffix.lower() not in (".html", ".htm"):
+        raise _bad_input(f"--out {out_file}: expected an .html file")
+    if target is not None and not target > 0:
+        raise _bad_input(f"--target: expected a positive error, got {target:g}")
+    runs, history = load_folder(results, metric)
+    page = build_report(results, runs, history, metric, target, split_by(by, runs), title)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(page)
+    out.print(f"wrote {out_file} ({len(page) // 1024} KiB)")
