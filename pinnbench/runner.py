@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import queue as queue_mod
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -56,19 +57,28 @@ def _worker(spec_json: str, out_dir: str, events: Any) -> None:
     execute(RunSpec.from_json(spec_json), Path(out_dir), events.put)
 
 
-def execute_isolated(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None) -> str:
-    """Train one run in a spawned worker; a worker that dies is recorded as ``crashed``."""
+def execute_isolated(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
+                     timeout_s: float | None = None) -> str:
+    """Train one run in a spawned worker; a worker that dies is recorded as ``crashed``, one that
+    is still running after ``timeout_s`` seconds of wall time (start-up and compilation included)
+    is killed and recorded as ``timeout``."""
     ctx = mp.get_context("spawn")
     events = ctx.Queue()
     proc = ctx.Process(target=_worker, args=(spec.to_json(), str(out_dir), events), daemon=True)
+    started = time.monotonic()
     proc.start()
     status = None
+    timed_out = False
     try:
         while True:
             try:
                 event = events.get(timeout=0.2)
             except queue_mod.Empty:
                 if not proc.is_alive():
+                    break
+                if timeout_s is not None and time.monotonic() - started > timeout_s:
+                    proc.kill()
+                    timed_out = True
                     break
                 continue
             if event["kind"] == "done":
@@ -80,7 +90,13 @@ def execute_isolated(spec: RunSpec, out_dir: Path, on_event: EventFn | None = No
         proc.kill()
         proc.join()
         raise
-    if status is None:
+    if status is None and timed_out:
+        why = f"no result after {timeout_s:g} s of wall time; worker killed"
+        write_run(out_dir, spec, _failure_row("timeout", why), [])
+        status = "timeout"
+        if on_event:
+            on_event({"kind": "done", "status": status, "message": why})
+    elif status is None:
         code = proc.exitcode
         why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         write_run(out_dir, spec, _failure_row("crashed", f"worker process died ({why})"), [])
@@ -91,6 +107,7 @@ def execute_isolated(spec: RunSpec, out_dir: Path, on_event: EventFn | None = No
 
 
 def run_suite(specs: list[RunSpec], out_dir: Path, *, isolate: bool = True,
+              timeout_s: float | None = None,
               on_start: Callable[[RunSpec, int, int], None] | None = None,
               on_event: EventFn | None = None) -> SuiteOutcome:
     """Run every spec not already finished in ``out_dir``."""
@@ -100,8 +117,10 @@ def run_suite(specs: list[RunSpec], out_dir: Path, *, isolate: bool = True,
     for i, spec in enumerate(todo):
         if on_start:
             on_start(spec, i, len(todo))
-        run = execute_isolated if isolate else execute
-        status = run(spec, out_dir, on_event)
+        if isolate:
+            status = execute_isolated(spec, out_dir, on_event, timeout_s)
+        else:
+            status = execute(spec, out_dir, on_event)
         statuses[status] = statuses.get(status, 0) + 1
     return SuiteOutcome(len(specs), len(specs) - len(todo), statuses)
 

@@ -68,3 +68,12 @@ def test_killed_worker_becomes_a_crashed_row(tmp_path, spec_factory):
     row = load_runs(tmp_path).iloc[0]
     assert row["status"] == "crashed" and "killed by signal 9" in row["message"]
     assert row["problem"] == "helmholtz2d" and row["seed"] == 0
+
+
+def test_run_past_its_hard_timeout_becomes_a_timeout_row(tmp_path, spec_factory):
+    spec = spec_factory(steps=10**7, eval_every=1000)
+    assert execute_isolated(spec, tmp_path, timeout_s=3) == "timeout"
+    row = load_runs(tmp_path).iloc[0]
+    assert row["status"] == "timeout" and "no result after 3 s" in row["message"]
+    # Not final: a rerun tries it again.
+    assert finished_ids(tmp_path) == set()

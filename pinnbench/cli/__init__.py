@@ -49,6 +49,9 @@ def run(
     seeds: Annotated[str | None, typer.Option(help="seeds to run instead of the suite's, "
                                               "e.g. 0,1,2")] = None,
     isolate: Annotated[bool, typer.Option(help="run each run in its own process")] = True,
+    timeout: Annotated[float | None, typer.Option(
+        help="kill a run after this many seconds of wall time and record it as 'timeout' "
+             "(needs process isolation)", min=1)] = None,
 ) -> None:
     """Train every (problem, method, seed) of SUITE and record each run to Parquet."""
     try:
@@ -65,7 +68,8 @@ def run(
     from pinnbench.runner import run_suite
 
     with SuiteProgress(out) as progress:
-        outcome = run_suite(specs, target, isolate=isolate, on_start=progress.start_run,
+        outcome = run_suite(specs, target, isolate=isolate, timeout_s=timeout,
+                            on_start=progress.start_run,
                             on_event=progress.event)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "nothing new"
     out.print(f"{outcome.total} runs in {target}: {outcome.skipped} already finished, {counts}")

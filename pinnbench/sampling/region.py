@@ -70,7 +70,7 @@ class Region(PointCounts):
                                    "extra gradient per step); false: a fixed region",
                              check=lambda v: isinstance(v, bool), expect="true or false")
     tracked: int = positive("gradient entries kept per step for the calibration (all of them "
-                            "for networks up to this size, else a fixed random subset)", 65536)
+                            "for networks up to this size, else a fixed random subset)", 4096)
 
     @property
     def fixed(self) -> bool:

@@ -92,7 +92,8 @@ class Growing(Pool, Adaptive):
             dtype = state["pool"].dtype
             cand = self.candidates(problem, k_pool, dtype)
             new = cand[self.pick(k_pick, cand, probe.magnitude("interior", cand))]
-            pool = jax.lax.dynamic_update_slice(state["pool"], new, (state["active"], 0))
+            at = (state["active"], jnp.zeros((), jnp.int32))
+            pool = jax.lax.dynamic_update_slice(state["pool"], new, at)
             active = state["active"] + self.n_add
             points = {**state["points"], "interior": self.spread(pool, active)}
             return {**state, "pool": pool, "active": active, "points": points, "key": key}
