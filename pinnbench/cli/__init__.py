@@ -26,6 +26,20 @@ def _bad_input(message: str) -> typer.Exit:
     return typer.Exit(EXIT_BAD_INPUT)
 
 
+def load_runs_or_exit(results: Path, metric: str):  # noqa: ANN201 - a pandas DataFrame
+    """The runs of a results folder having ``metric``, or a one-line bad-input exit."""
+    from pinnbench.results.store import load_runs
+
+    if not results.is_dir():
+        raise _bad_input(f"{results}: no such results folder")
+    runs = load_runs(results)
+    if runs.empty:
+        raise _bad_input(f"{results}: no recorded runs")
+    if metric not in runs.columns:
+        raise _bad_input(f"--metric: no column {metric!r} in {results}")
+    return runs
+
+
 def _parse_seeds(text: str | None) -> list[int] | None:
     if text is None:
         return None
@@ -102,7 +116,7 @@ def compare(
 ) -> None:
     """Problem x method table: median error over seeds, its spread, time, speed, memory."""
     from pinnbench.compare import FORMATS, comparison_table, format_table, render_table
-    from pinnbench.results.store import load_history, load_runs
+    from pinnbench.results.store import load_history
 
     columns = [c.strip() for c in by.split(",") if c.strip()]
     if not columns:
@@ -120,13 +134,7 @@ def compare(
         raise _bad_input(f"--target: expected a positive error, got {target:g}")
     if not 0 < alpha < 1:
         raise _bad_input(f"--alpha: expected a level between 0 and 1, got {alpha:g}")
-    if not results.is_dir():
-        raise _bad_input(f"{results}: no such results folder")
-    runs = load_runs(results)
-    if runs.empty:
-        raise _bad_input(f"{results}: no recorded runs")
-    if metric not in runs.columns:
-        raise _bad_input(f"--metric: no column {metric!r} in {results}")
+    runs = load_runs_or_exit(results, metric)
     try:
         table = comparison_table(runs, metric, by=columns, baseline=baseline)
     except KeyError as e:

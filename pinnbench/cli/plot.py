@@ -7,21 +7,14 @@ from typing import Annotated
 
 import typer
 
-from pinnbench.cli import _bad_input, app, out
+from pinnbench.cli import _bad_input, app, load_runs_or_exit, out
 
 
 def load_folder(results: Path, metric: str) -> tuple:
     """Runs and histories of a results folder, or a one-line bad-input exit."""
-    from pinnbench.results.store import load_history, load_runs
+    from pinnbench.results.store import load_history
 
-    if not results.is_dir():
-        raise _bad_input(f"{results}: no such results folder")
-    runs = load_runs(results)
-    if runs.empty:
-        raise _bad_input(f"{results}: no recorded runs")
-    if metric not in runs.columns:
-        raise _bad_input(f"--metric: no column {metric!r} in {results}")
-    return runs, load_history(results)
+    return load_runs_or_exit(results, metric), load_history(results)
 
 
 def split_by(by: str, runs) -> list[str]:

@@ -7,32 +7,20 @@ from typing import Any
 
 import jax
 
-from pinnbench.registry import non_negative, positive, samplers
-from pinnbench.sampling.base import Probe, regions_of
+from pinnbench.registry import non_negative, samplers
+from pinnbench.sampling.base import PointCounts, Probe
 
 
 @samplers.register("uniform")
 @dataclasses.dataclass(frozen=True)
-class Uniform:
+class Uniform(PointCounts):
     """Uniform random points per region; ``resample_every = 0`` keeps the first draw."""
 
-    n_interior: int = positive("points in the interior", 4096)
-    n_boundary: int = positive("points on the spatial boundary", 1024)
-    n_initial: int = positive("points at the initial time (time-dependent problems)", 1024)
     resample_every: int = non_negative("draw new points every this many steps (0: never)", 0)
 
     @property
     def fixed(self) -> bool:
         return self.resample_every == 0
-
-    def count(self, region: str) -> int:
-        return getattr(self, f"n_{region}")
-
-    def draw(self, problem: Any, key: jax.Array, dtype: Any) -> dict[str, jax.Array]:
-        regions = regions_of(problem)
-        keys = jax.random.split(key, len(regions))
-        return {r: problem.sample(r, k, self.count(r), dtype)
-                for r, k in zip(regions, keys, strict=True)}
 
     def init(self, problem: Any, key: jax.Array, dtype: Any) -> dict[str, Any]:
         key, sub = jax.random.split(key)
