@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
+import os
 import queue as queue_mod
+import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -53,7 +56,20 @@ def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None) -> st
     return row["status"]
 
 
-def _worker(spec_json: str, out_dir: str, events: Any) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this worker when the suite process dies, however it dies: otherwise a
+    killed `pinnbench run` leaves its worker training and writing a result nobody waits for."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request above was in place
+        os._exit(1)
+
+
+def _worker(spec_json: str, out_dir: str, events: Any, parent: int) -> None:
+    _die_with_parent(parent)
     execute(RunSpec.from_json(spec_json), Path(out_dir), events.put)
 
 
@@ -64,7 +80,8 @@ def execute_isolated(spec: RunSpec, out_dir: Path, on_event: EventFn | None = No
     is killed and recorded as ``timeout``."""
     ctx = mp.get_context("spawn")
     events = ctx.Queue()
-    proc = ctx.Process(target=_worker, args=(spec.to_json(), str(out_dir), events), daemon=True)
+    proc = ctx.Process(target=_worker, args=(spec.to_json(), str(out_dir), events, os.getpid()),
+                       daemon=True)
     started = time.monotonic()
     proc.start()
     status = None

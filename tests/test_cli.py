@@ -100,3 +100,23 @@ def test_killed_suite_resumes_with_only_what_is_missing(tmp_path, suite_file):
     after = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.parquet")}
     assert len(after) == 3
     assert all(after[name] == mtime for name, mtime in first.items())  # not rerun
+
+
+def test_worker_dies_with_a_killed_suite_process(tmp_path, suite_file):
+    import psutil
+
+    suite_file.write_text(SUITE.replace("steps = 40", "steps = 10000000"))
+    proc = subprocess.Popen([sys.executable, "-m", "pinnbench", "run", str(suite_file), "--out",
+                             str(tmp_path / "results")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    workers = []
+    while time.time() < deadline and not workers:
+        workers = [c for c in psutil.Process(proc.pid).children()
+                   if "spawn_main" in " ".join(c.cmdline())]
+        time.sleep(0.2)
+    assert workers
+    proc.kill()  # SIGKILL: the suite process gets no chance to clean up
+    proc.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive
