@@ -5,6 +5,7 @@ from pinnbench.problems import (  # noqa: F401
     burgers,
     classic,
     helmholtz,
+    helmholtz_gaussian,
     navier_stokes,
     reaction_diffusion,
 )
