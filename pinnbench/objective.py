@@ -44,8 +44,12 @@ class Objective:
         """Mean squared residual of every constraint (unweighted)."""
         return {name: jnp.mean(r**2) for name, r in self.residuals(params).items()}
 
+    def weighted(self, terms: dict[str, jax.Array]) -> jax.Array:
+        """The scalar loss sum_k w_k term_k from per-constraint mean squares."""
+        return sum(self.weight(n) * t for n, t in terms.items())
+
     def loss(self, params: Params) -> jax.Array:
-        return sum(self.weight(n) * t for n, t in self.terms(params).items())
+        return self.weighted(self.terms(params))
 
     def residual_jacobian(self, params: Params) -> tuple[jax.Array, jax.Array]:
         """``residual_vector`` and its Jacobian with respect to the flattened parameters.

@@ -103,7 +103,7 @@ class Trainer:
         objective = self.objective(sampler_state["points"])
         terms = objective.terms(params)
         out.update({f"loss.{k}": v for k, v in terms.items()})
-        out["loss"] = sum(objective.weight(k) * v for k, v in terms.items())
+        out["loss"] = objective.weighted(terms)
         return out
 
     def compiled_chunk(self, carry: tuple, length: int) -> Any:

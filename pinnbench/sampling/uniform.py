@@ -8,7 +8,7 @@ from typing import Any
 import jax
 
 from pinnbench.registry import non_negative, samplers
-from pinnbench.sampling.base import PointCounts, Probe
+from pinnbench.sampling.base import PointCounts, Probe, due
 
 
 @samplers.register("uniform")
@@ -36,5 +36,4 @@ class Uniform(PointCounts):
             key, sub = jax.random.split(state["key"])
             return {"points": self.draw(problem, sub, dtype), "key": key}
 
-        due = (step > 0) & (step % self.resample_every == 0)
-        return jax.lax.cond(due, resample, lambda s: s, state)
+        return jax.lax.cond(due(step, self.resample_every), resample, lambda s: s, state)
