@@ -47,11 +47,11 @@ def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None) -> st
     emit = on_event or (lambda e: None)
     try:
         result = train(spec, lambda p: emit({"kind": "progress", **p}))
-        row, history = result.row, result.history
+        row, history, params = result.row, result.history, result.params
     except Exception as e:  # noqa: BLE001 - any failure of a run is a result to record
         row = _failure_row("error", f"{type(e).__name__}: {e}", traceback.format_exc())
-        history = []
-    write_run(out_dir, spec, row, history)
+        history, params = [], None
+    write_run(out_dir, spec, row, history, params)
     emit({"kind": "done", "status": row["status"], "message": row.get("message", "")})
     return row["status"]
 

@@ -33,6 +33,7 @@ class RunResult:
 
     row: dict[str, Any]
     history: list[dict[str, Any]]
+    params: Any = None  # final parameters (host arrays), saved beside the run for field plots
 
 
 @dataclasses.dataclass
@@ -40,6 +41,12 @@ class Clock:
     train_s: float = 0.0
     compile_s: float = 0.0
     eval_s: float = 0.0
+
+
+def _cell(value: Any) -> float | list[float]:
+    """A history cell: a float, or a flat list for array-valued entries (model snapshots)."""
+    value = np.asarray(value)
+    return float(value) if value.ndim == 0 else value.ravel().tolist()
 
 
 def _all_finite(tree: Any) -> jax.Array:
@@ -104,6 +111,8 @@ class Trainer:
         terms = objective.terms(params)
         out.update({f"loss.{k}": v for k, v in terms.items()})
         out["loss"] = objective.weighted(terms)
+        if hasattr(self.model, "snapshot"):  # e.g. ball centres and radii, to plot over time
+            out.update({f"model.{k}": v for k, v in self.model.snapshot(params).items()})
         return out
 
     def compiled_chunk(self, carry: tuple, length: int) -> Any:
@@ -135,7 +144,7 @@ class Trainer:
             self.clock.eval_s += time.perf_counter() - t
             row = {"step": step, "train_s": self.clock.train_s,
                    **{f"work.{k}": v for k, v in work.items()},
-                   **{k: float(v) for k, v in values.items()}}
+                   **{k: _cell(v) for k, v in values.items()}}
             history.append(row)
             if on_progress:
                 on_progress({**row, "max_steps": max_steps, "max_time": max_time})
@@ -173,7 +182,8 @@ class Trainer:
                 stop = "optimizer"
                 break
 
-        return RunResult(self._row(carry, history, step, status, stop, message), history)
+        row = self._row(carry, history, step, status, stop, message)
+        return RunResult(row, history, jax.device_get(carry[0]))
 
     def _row(self, carry, history, steps, status, stop, message) -> dict[str, Any]:
         final = history[-1]
@@ -188,7 +198,8 @@ class Trainer:
             "eval_s": c.eval_s,
             "steps_per_s": steps / c.train_s if c.train_s > 0 else float("nan"),
             "n_params": int(sum(x.size for x in jax.tree.leaves(carry[0]))),
-            **{k: v for k, v in final.items() if k not in ("step", "train_s")},
+            **{k: v for k, v in final.items()
+               if k not in ("step", "train_s") and not isinstance(v, list)},
             "peak_host_rss_mb": peak_host_rss_mb(),
             "peak_device_mb": peak_device_mb(),
         }

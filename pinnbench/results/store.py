@@ -4,6 +4,7 @@ Layout of a results folder::
 
     results/<suite>/runs/<run_id>.parquet     one row: spec, status, metrics, time, memory, versions
     results/<suite>/history/<run_id>.parquet  one row per evaluation: step, time, losses, errors
+    results/<suite>/params/<run_id>.npz       final parameters (flattened pytree), for field plots
 
 The history file is written first and the runs file last, each to a hidden temporary name and then
 renamed, so a runs file exists only for a run whose results are complete: a crash at any moment
@@ -18,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pinnbench.spec import RunSpec
@@ -53,10 +55,39 @@ def spec_columns(spec: RunSpec) -> dict[str, Any]:
     }
 
 
+def write_params(out_dir: Path, run_id: str, params: Any) -> Path:
+    """Final parameters as ``leaf_0, leaf_1, ...`` in pytree-flattening order (atomic)."""
+    import jax
+
+    path = out_dir / "params" / f"{run_id}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{run_id}.", suffix=".npz", dir=path.parent)
+    os.close(fd)
+    try:
+        leaves = jax.tree.leaves(params)
+        np.savez(tmp, **{f"leaf_{i}": np.asarray(x) for i, x in enumerate(leaves)})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_params(out_dir: Path, run_id: str, like: Any) -> Any:
+    """Parameters saved by :func:`write_params`, unflattened into the structure of ``like``."""
+    import jax
+
+    with np.load(Path(out_dir) / "params" / f"{run_id}.npz") as data:
+        leaves = [data[f"leaf_{i}"] for i in range(len(data.files))]
+    return jax.tree.unflatten(jax.tree.structure(like), leaves)
+
+
 def write_run(out_dir: Path, spec: RunSpec, row: dict[str, Any],
-              history: list[dict[str, Any]]) -> Path:
-    """Record one run (history first, then the runs row that marks it complete)."""
+              history: list[dict[str, Any]], params: Any = None) -> Path:
+    """Record one run (history and parameters first, then the runs row that marks it complete)."""
     run_id = spec.run_id
+    if params is not None:
+        write_params(out_dir, run_id, params)
     hist = pd.DataFrame(history)
     hist.insert(0, "run_id", run_id)
     _write_atomic(hist, out_dir / "history" / f"{run_id}.parquet")
