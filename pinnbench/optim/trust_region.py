@@ -207,7 +207,8 @@ class APTS(NewtonCG):
     current parameters. The average of the replicas' corrections is kept only if it lowers the
     full loss; the radius then grows (accepted) or shrinks (rejected). Global stage: trust-region
     steps on the full loss, shrinking the radius until one is accepted (at most
-    ``global_retries``). Replicas run vectorised (vmap) on one device. With ``local_steps = 0``
+    ``global_retries``). Replicas run vectorised (vmap), sharded over the devices when several are
+present (``on_devices``). With ``local_steps = 0``
     the method is exactly ``newton_cg``.
     """
 
@@ -219,6 +220,8 @@ class APTS(NewtonCG):
     region: str = option("interior", "region whose points are partitioned",
                          check=lambda v: v in ("interior", "boundary", "initial"),
                          expect="interior, boundary or initial")
+    shard: bool = option(True, "spread the replicas over the devices when there are several "
+                               "(and their number divides D)")
 
     def init(self, params: Any) -> dict[str, Any]:
         return {**super().init(params), "key": jax.random.PRNGKey(0),
@@ -231,6 +234,18 @@ class APTS(NewtonCG):
         size = x.shape[0] // self.subdomains
         order = jax.random.permutation(key, x.shape[0])[: size * self.subdomains]
         return x[order].reshape(self.subdomains, size, x.shape[1])
+
+    def on_devices(self, partitions: jax.Array) -> jax.Array:
+        """Lay the replicas' partitions out one block per device (leading axis), so that XLA runs
+        the vmapped replicas device-parallel and averages their corrections with an all-reduce.
+        On one device, or when the devices do not divide D, the replicas stay vectorised."""
+        n = jax.device_count()
+        if not self.shard or n == 1 or self.subdomains % n:
+            return partitions
+        mesh = jax.sharding.Mesh(jax.devices(), ("replicas",))
+        spec = jax.sharding.PartitionSpec("replicas")
+        return jax.lax.with_sharding_constraint(partitions,
+                                                jax.sharding.NamedSharding(mesh, spec))
 
     def precondition(self, x: Vector, radius: jax.Array, objective: Objective, unravel, key):
         """The averaged local correction and the number of local Hessian-vector products."""
@@ -254,7 +269,7 @@ class APTS(NewtonCG):
             y, _, hvps = jax.lax.fori_loop(0, self.local_steps, one, start)
             return y - x, hvps
 
-        corrections, hvps = jax.vmap(replica)(self.partitions(objective, key))
+        corrections, hvps = jax.vmap(replica)(self.on_devices(self.partitions(objective, key)))
         return jnp.mean(corrections, axis=0), jnp.sum(hvps).astype(jnp.int32)
 
     def step(self, params, state, objective: Objective, step):
