@@ -1,4 +1,5 @@
-"""Figures of a results folder: convergence curves, error against time, performance profiles.
+"""Figures of a results folder: convergence curves, error against time, performance profiles,
+prediction / reference / error maps, and the centres of PINN Balls over training.
 
 Every function returns a matplotlib ``Figure`` built without pyplot, so nothing depends on a
 display or on global state; ``save`` writes PNG or PDF by the file's suffix.
@@ -16,7 +17,7 @@ from matplotlib.figure import Figure
 
 from pinnbench import ranking
 
-KINDS = ("convergence", "error-vs-time", "profile")
+KINDS = ("convergence", "error-vs-time", "profile", "field", "balls")
 SUFFIXES = (".png", ".pdf")
 
 
@@ -171,6 +172,103 @@ def profiles(runs: pd.DataFrame, history: pd.DataFrame | None = None, metric: st
     for ax, (costs, title) in zip(axes, panels, strict=True):
         _profile_axes(ax, costs, title)
     fig.suptitle("performance profiles (failed runs never count as within τ)")
+    return fig
+
+
+def representative_runs(runs: pd.DataFrame, metric: str = "rel_l2",
+                        by: Sequence[str] = ("method",)) -> pd.DataFrame:
+    """Per (problem, method): the ok run whose ``metric`` is the median over seeds (the lower
+    median for an even count), so a picture shows a typical seed, not the luckiest."""
+    ok = runs[runs["status"].eq("ok")].copy()
+    ok["label"] = ranking.method_labels(ok, by).to_numpy()
+    ok["_err"] = pd.to_numeric(ok[metric], errors="coerce")
+    chosen = []
+    for _, g in ok.dropna(subset=["_err"]).groupby(["problem", "label"], sort=True):
+        g = g.sort_values("_err")
+        chosen.append(g.iloc[(len(g) - 1) // 2])
+    return pd.DataFrame(chosen).drop(columns="_err") if chosen else ok.iloc[:0]
+
+
+def field_maps(fields: Sequence[tuple[str, object]]) -> Figure:
+    """One row per (title, FieldGrid): prediction, reference and |error| (log colour scale when
+    it spans decades). 1-D problems get prediction and reference as lines, and the error."""
+    from matplotlib.colors import LogNorm
+
+    fig = _figure(len(fields), 3, width=4.0, height=3.2)
+    axes = fig.subplots(len(fields), 3, squeeze=False)
+    for row, (title, f) in zip(axes, fields, strict=True):
+        names = f.axis_names
+        if len(f.axes) == 1:
+            x = f.axes[0]
+            row[0].plot(x, f.prediction, label="prediction")
+            row[0].plot(x, f.reference, "--", label="reference")
+            row[0].legend(fontsize="small")
+            row[1].set_visible(False)
+            row[2].semilogy(x, np.maximum(f.error, np.finfo(float).tiny))
+            for ax in (row[0], row[2]):
+                ax.set_xlabel(names[0])
+            row[0].set_title(f"{title}: u", fontsize="medium")
+            row[2].set_title("|error|", fontsize="medium")
+            continue
+        extent = (f.axes[0][0], f.axes[0][-1], f.axes[1][0], f.axes[1][-1])
+        low, high = min(f.prediction.min(), f.reference.min()), max(f.prediction.max(),
+                                                                       f.reference.max())
+        for ax, values, name in ((row[0], f.prediction, "prediction"),
+                                 (row[1], f.reference, "reference")):
+            im = ax.imshow(values.T, origin="lower", extent=extent, aspect="auto",
+                           vmin=low, vmax=high, cmap="viridis")
+            ax.set_title(f"{title}: {name}" if name == "prediction" else name, fontsize="medium")
+        fig.colorbar(im, ax=row[:2].tolist(), shrink=0.9)
+        err = np.maximum(f.error, np.finfo(float).tiny)
+        spread = err.max() / max(err.min(), np.finfo(float).tiny) > 100
+        norm = LogNorm(vmin=max(err.min(), err.max() * 1e-6), vmax=err.max()) if spread else None
+        im = row[2].imshow(err.T, origin="lower", extent=extent, aspect="auto", norm=norm,
+                           cmap="magma")
+        row[2].set_title("|error|", fontsize="medium")
+        fig.colorbar(im, ax=row[2], shrink=0.9)
+        for ax in row:
+            ax.set_xlabel(names[0])
+            ax.set_ylabel(names[1])
+    return fig
+
+
+def ball_centres(runs: pd.DataFrame, history: pd.DataFrame) -> Figure:
+    """PINN Balls runs (history columns ``model.centres``, ``model.radii``): the path of every
+    centre over training (first two coordinates), the first position as a dot and the final ball
+    as a circle of its radius."""
+    from matplotlib.patches import Circle
+
+    if history.empty or "model.centres" not in history.columns:
+        raise ValueError("no run recorded ball centres (history column 'model.centres')")
+    hist = history.dropna(subset=["model.centres"])
+    ids = [r for r in runs["run_id"] if r in set(hist["run_id"])]
+    if not ids:
+        raise ValueError("no run recorded ball centres (history column 'model.centres')")
+    info = runs.set_index("run_id")
+    cols = min(3, len(ids))
+    rows = -(-len(ids) // cols)
+    fig = _figure(rows, cols, width=4.2, height=4.0)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[len(ids):]:
+        ax.set_visible(False)
+    for ax, run_id in zip(axes, ids, strict=False):
+        h = hist[hist["run_id"] == run_id].sort_values("step")
+        radii = np.asarray(h["model.radii"].iloc[-1], float)
+        centres = np.stack([np.asarray(c, float).reshape(len(radii), -1)
+                            for c in h["model.centres"]])  # (evaluations, M, d)
+        for j in range(len(radii)):
+            path = centres[:, j, :2]
+            color = f"C{j % 10}"
+            ax.plot(path[:, 0], path[:, 1], color=color, linewidth=1)
+            ax.plot(path[0, 0], path[0, 1], "o", color=color, markersize=3)
+            ax.add_patch(Circle(tuple(path[-1]), radii[j], fill=False, color=color, alpha=0.6))
+        r = info.loc[run_id]
+        ax.set_title(f"{r['problem']} / {r['method']} / seed {r['seed']}\n"
+                     f"{len(radii)} balls, steps 0-{int(h['step'].iloc[-1])}", fontsize="medium")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xlabel("x1")
+        ax.set_ylabel("x2")
+    fig.suptitle("ball centres over training (dot: start; circle: final ball)")
     return fig
 
 

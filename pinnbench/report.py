@@ -69,6 +69,24 @@ def _figure_block(fig: Figure, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>\n")
 
 
+MAX_FIELDS = 6
+
+
+def saved_fields(root: Path, runs: pd.DataFrame, metric: str, by: Sequence[str]) -> list:
+    """Field grids of up to ``MAX_FIELDS`` median-seed runs whose parameters were saved."""
+    from pinnbench.fields import evaluate_run
+
+    out = []
+    for _, r in plot.representative_runs(runs, metric, by).iterrows():
+        if len(out) == MAX_FIELDS:
+            break
+        try:
+            out.append((f"{r['problem']} / {r['method']}", evaluate_run(root, r.to_dict())))
+        except (FileNotFoundError, KeyError, ValueError):
+            continue  # runs without saved parameters (or without a spec) have no picture
+    return out
+
+
 def build_report(results_dir: str | Path, runs: pd.DataFrame, history: pd.DataFrame,
                  metric: str = "rel_l2", target: float | None = None,
                  by: Sequence[str] = ("method",), title: str | None = None) -> str:
@@ -97,6 +115,13 @@ def build_report(results_dir: str | Path, runs: pd.DataFrame, history: pd.DataFr
     figures.append(_figure_block(plot.error_vs_time(runs, metric, by), "Error against time"))
     figures.append(_figure_block(plot.profiles(runs, history, metric, target, by),
                                  "Performance profiles"))
+    fields = saved_fields(root, runs, metric, by)
+    if fields:
+        figures.append(_figure_block(plot.field_maps(fields),
+                                     "Prediction, reference and error of the median seed"))
+    if not history.empty and "model.centres" in history.columns:
+        figures.append(_figure_block(plot.ball_centres(runs, history),
+                                     "Ball centres over training"))
     sections.append(("Figures", "".join(figures)))
 
     suites = suite_files(root)

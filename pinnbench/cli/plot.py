@@ -25,10 +25,42 @@ def split_by(by: str, runs) -> list[str]:
     return columns
 
 
+MAX_FIELD_ROWS = 12
+
+
+def field_grids(results: Path, runs, run_ids: list[str] | None, metric: str,
+                columns: list[str]) -> list:
+    """(title, FieldGrid) for the chosen runs: the named ones, or one median-seed run per
+    (problem, method)."""
+    from pinnbench import plot as plots
+    from pinnbench.fields import evaluate_run
+
+    if run_ids:
+        chosen = []
+        for prefix in run_ids:
+            hits = runs[runs["run_id"].str.startswith(prefix)]
+            if len(hits) != 1:
+                raise _bad_input(f"--run {prefix}: matches {len(hits)} runs in {results}; "
+                                 "expected exactly one")
+            chosen.append(hits.iloc[0])
+    else:
+        chosen = [r for _, r in plots.representative_runs(runs, metric, columns).iterrows()]
+    if not chosen:
+        raise _bad_input(f"{results}: no ok run to draw")
+    if len(chosen) > MAX_FIELD_ROWS:
+        raise _bad_input(f"{len(chosen)} runs to draw; choose at most {MAX_FIELD_ROWS} with "
+                         "--problem or --run")
+    try:
+        return [(f"{r['problem']} / {r['method']} (seed {r['seed']})",
+                 evaluate_run(results, r.to_dict())) for r in chosen]
+    except FileNotFoundError as e:
+        raise _bad_input(str(e)) from None
+
+
 @app.command()
 def plot(
     results: Annotated[Path, typer.Argument(help="results folder")],
-    kind: Annotated[str, typer.Option(metavar="convergence|error-vs-time|profile",
+    kind: Annotated[str, typer.Option(metavar="convergence|error-vs-time|profile|field|balls",
                                       help="which figure")] = "convergence",
     out_file: Annotated[Path | None, typer.Option("--out", help="a .png or .pdf file "
                                                   "(default RESULTS/plots/KIND.png)")] = None,
@@ -37,8 +69,13 @@ def plot(
                                     "comma-separated")] = "method",
     target: Annotated[float | None, typer.Option(help="profile: also profile the wall time "
                                                  "to reach this error")] = None,
+    run: Annotated[list[str] | None, typer.Option(help="field: run id (or unique prefix); "
+                                                  "repeatable; default: the median-seed run "
+                                                  "of every problem and method")] = None,
+    problem: Annotated[str | None, typer.Option(help="field, balls: only this problem")] = None,
 ) -> None:
-    """Plot convergence curves, error against time (Pareto), or performance profiles."""
+    """Plot convergence curves, error against time (Pareto), performance profiles, prediction /
+    reference / error maps (field) or PINN Balls centres over training (balls)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,8 +90,17 @@ def plot(
         raise _bad_input(f"--target: expected a positive error, got {target:g}")
     runs, history = load_folder(results, metric)
     columns = split_by(by, runs)
+    if problem is not None:
+        if problem not in set(runs["problem"]):
+            raise _bad_input(f"--problem: no runs of {problem!r} in {results}; recorded: "
+                             f"{', '.join(sorted(set(runs['problem'])))}")
+        runs = runs[runs["problem"] == problem]
     try:
-        if kind == "convergence":
+        if kind == "field":
+            fig = plots.field_maps(field_grids(results, runs, run, metric, columns))
+        elif kind == "balls":
+            fig = plots.ball_centres(runs, history)
+        elif kind == "convergence":
             fig = plots.convergence(runs, history, metric, columns)
         elif kind == "error-vs-time":
             fig = plots.error_vs_time(runs, metric, columns)
