@@ -1,8 +1,8 @@
 """Name -> component registries.
 
-Every axis of the benchmark matrix (problem, model, optimizer, sampler) is a registry of frozen
-dataclasses. A dataclass's fields are its options: their types and defaults are what suite files
-are validated against and what ``pinnbench list`` prints, so there is one source of truth.
+Every axis of the benchmark matrix (problem, model, optimizer, sampler, loss) is a registry of
+frozen dataclasses. A dataclass's fields are its options: their types and defaults are what suite
+files are validated against and what ``pinnbench list`` prints, so there is one source of truth.
 """
 
 from __future__ import annotations
@@ -85,12 +85,14 @@ problems = Registry("problem")
 models = Registry("model")
 optimizers = Registry("optimizer")
 samplers = Registry("sampler")
+losses = Registry("loss")
 
 REGISTRIES: dict[str, Registry] = {
     "problem": problems,
     "model": models,
     "optimizer": optimizers,
     "sampler": samplers,
+    "loss": losses,
 }
 
 

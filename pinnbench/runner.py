@@ -2,29 +2,60 @@
 
 Each run trains in a fresh worker process (spawned, so JAX starts clean): peak memory is the run's
 own, and a run that crashes the interpreter, is killed or runs out of memory becomes a status row
-instead of taking the suite down. An exception inside a run is recorded as status ``error`` with
-its message; a non-finite loss as ``diverged`` (by the engine). Finished runs are skipped on rerun.
+instead of taking the suite down. Statuses:
+
+- ``ok``, ``diverged`` (from the engine): final, a rerun skips them;
+- ``error`` (an exception in the run, message and traceback kept), ``oom`` (``MemoryError`` or
+  XLA's ``RESOURCE_EXHAUSTED``), ``crashed`` (the worker died; the signal is in the message),
+  ``timeout`` (killed after ``timeout_s`` of wall time), ``interrupted`` (Ctrl-C), ``preempted``
+  (a scheduler took the job back): recorded, and tried again by the next ``run``.
+
+The worker rewrites the run's history file at every evaluation, so every one of these rows keeps
+the curve up to where the run stopped; with checkpointing on, the next attempt resumes from the
+last evaluation. Up to ``jobs`` workers run at once, each run claimed first (see
+:mod:`pinnbench.executors.claims`) so that two suite processes on one folder never train the same
+run twice.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import multiprocessing as mp
 import os
 import queue as queue_mod
+import shutil
 import signal
+import socket
+import subprocess
 import sys
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pinnbench.results.store import finished_ids, write_run
+from pinnbench.executors.claims import Claim, try_claim
+from pinnbench.results.store import (
+    checkpoint_path,
+    finished_ids,
+    is_finished,
+    read_checkpoint,
+    read_history,
+    remove_checkpoint,
+    write_checkpoint,
+    write_history,
+    write_run,
+)
 from pinnbench.spec import RunSpec
 
 Event = dict[str, Any]
 EventFn = Callable[[Event], None]
+
+# Statuses a worker that was stopped from outside gets; its checkpoint is kept for the next try.
+EXTERNAL_STATUSES = ("crashed", "timeout", "interrupted", "preempted")
+_POLL_S = 0.05
 
 
 @dataclasses.dataclass
@@ -32,27 +63,95 @@ class SuiteOutcome:
     total: int
     skipped: int
     statuses: dict[str, int]
+    elsewhere: int = 0  # runs another live process had claimed
 
 
-def _failure_row(status: str, message: str, detail: str = "") -> dict[str, Any]:
+def host_columns() -> dict[str, Any]:
+    """Versions and machine, for rows written by a process that never started JAX's backend
+    (initialising it here would grab device memory the workers need)."""
+    from pinnbench import __version__
+    from pinnbench.machine import cpu_name, git_commit
+
+    def version(name: str) -> str | None:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    return {"pinnbench_version": __version__, "git_commit": git_commit(),
+            "python": sys.version.split()[0], "jax": version("jax"), "jaxlib": version("jaxlib"),
+            "cpu": cpu_name(), "cpu_count": os.cpu_count(), "host": socket.gethostname()}
+
+
+def failure_row(status: str, message: str, detail: str = "", steps: int = 0) -> dict[str, Any]:
     return {"status": status, "stop": status, "message": message, "traceback": detail,
-            "steps": 0}
+            "steps": steps, **host_columns()}
 
 
-def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None) -> str:
+def is_oom(error: BaseException) -> bool:
+    text = str(error)
+    return (isinstance(error, MemoryError) or "RESOURCE_EXHAUSTED" in text
+            or "out of memory" in text.lower())
+
+
+class _Recorder:
+    """Inside a run: flushes the history at every evaluation, saves and loads checkpoints."""
+
+    def __init__(self, out_dir: Path, run_id: str, checkpoint: bool) -> None:
+        self.out_dir, self.run_id, self.enabled = out_dir, run_id, checkpoint
+        self.history: list[dict[str, Any]] = []
+
+    def progress(self, event: dict[str, Any]) -> None:
+        self.history.append({k: v for k, v in event.items() if k not in ("max_steps",
+                                                                          "max_time")})
+        write_history(self.out_dir, self.run_id, self.history)
+
+    def load(self) -> dict[str, Any] | None:
+        saved = read_checkpoint(self.out_dir, self.run_id) if self.enabled else None
+        if saved is not None:
+            self.history = list(saved["history"])
+        return saved
+
+    def save(self, state: dict[str, Any]) -> None:
+        write_checkpoint(self.out_dir, self.run_id, state)
+
+
+def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
+            checkpoint: bool = False) -> str:
     """Train one run in this process and record it, whatever happens; returns its status."""
     import pinnbench.plugins  # noqa: F401
-    from pinnbench.engine.train import train
+    from pinnbench.engine.train import Trainer
 
     emit = on_event or (lambda e: None)
+    rec = _Recorder(out_dir, spec.run_id, checkpoint)
+    if not (checkpoint and checkpoint_path(out_dir, spec.run_id).is_file()):
+        # A fresh start: a partial curve left by an earlier attempt is not this attempt's.
+        (out_dir / "history" / f"{spec.run_id}.parquet").unlink(missing_ok=True)
+
+    def progress(p: dict[str, Any]) -> None:
+        rec.progress(p)
+        emit({"kind": "progress", "run_id": spec.run_id, **p})
+
+    params = None
     try:
-        result = train(spec, lambda p: emit({"kind": "progress", **p}))
+        result = Trainer(spec).run(progress, checkpoint=rec if checkpoint else None)
         row, history, params = result.row, result.history, result.params
+    except KeyboardInterrupt:  # only when running in-process: workers ignore SIGINT
+        steps = int(rec.history[-1]["step"]) if rec.history else 0
+        write_run(out_dir, spec, failure_row("interrupted", "interrupted (Ctrl-C)", steps=steps),
+                  rec.history)
+        emit({"kind": "done", "run_id": spec.run_id, "status": "interrupted", "message": ""})
+        raise
     except Exception as e:  # noqa: BLE001 - any failure of a run is a result to record
-        row = _failure_row("error", f"{type(e).__name__}: {e}", traceback.format_exc())
-        history, params = [], None
+        status = "oom" if is_oom(e) else "error"
+        steps = int(rec.history[-1]["step"]) if rec.history else 0
+        row = failure_row(status, f"{type(e).__name__}: {e}", traceback.format_exc(), steps)
+        history = rec.history
     write_run(out_dir, spec, row, history, params)
-    emit({"kind": "done", "status": row["status"], "message": row.get("message", "")})
+    if row["status"] not in EXTERNAL_STATUSES:
+        remove_checkpoint(out_dir, spec.run_id)
+    emit({"kind": "done", "run_id": spec.run_id, "status": row["status"],
+          "message": row.get("message", "")})
     return row["status"]
 
 
@@ -68,76 +167,199 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker(spec_json: str, out_dir: str, events: Any, parent: int) -> None:
+def _worker(spec_json: str, out_dir: str, events: Any, parent: int, env: dict[str, str],
+            checkpoint: bool) -> None:
+    # Ctrl-C reaches the whole process group; the parent stops this worker and records it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
-    execute(RunSpec.from_json(spec_json), Path(out_dir), events.put)
+    os.environ.update(env)  # device selection, read when JAX starts its backend
+    execute(RunSpec.from_json(spec_json), Path(out_dir), events.put, checkpoint)
+
+
+# ---- devices ----------------------------------------------------------------------------------
+def visible_gpus() -> list[str]:
+    """GPU ids workers may be pinned to: CUDA_VISIBLE_DEVICES if set, else nvidia-smi's list."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [d.strip() for d in env.split(",") if d.strip() and d.strip() != "-1"]
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in out.stdout.splitlines() if line.strip().isdigit()]
+
+
+def worker_env(slot: int, jobs: int, gpus: list[str]) -> dict[str, str]:
+    """Environment of the worker in ``slot`` (0..jobs-1): one device per worker, round robin;
+    where workers share a device, none may preallocate most of its memory (XLA's default)."""
+    if jobs <= 1 or not gpus:
+        return {}
+    env = {"CUDA_VISIBLE_DEVICES": gpus[slot % len(gpus)]}
+    if jobs > len(gpus):
+        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+    return env
+
+
+# ---- one isolated run -------------------------------------------------------------------------
+class Worker:
+    """One run in a spawned process, watched from this one: ``poll`` forwards its events and
+    returns its status once it has one; ``stop`` ends it from outside and records why."""
+
+    def __init__(self, spec: RunSpec, out_dir: Path, *, on_event: EventFn | None = None,
+                 timeout_s: float | None = None, checkpoint: bool = False,
+                 env: dict[str, str] | None = None) -> None:
+        self.spec, self.out_dir, self.on_event = spec, Path(out_dir), on_event
+        self.timeout_s, self.status = timeout_s, None
+        self.steps = 0
+        ctx = mp.get_context("spawn")
+        self.events = ctx.Queue()
+        self.proc = ctx.Process(target=_worker, daemon=True,
+                                args=(spec.to_json(), str(out_dir), self.events, os.getpid(),
+                                      env or {}, checkpoint))
+        self.started = time.monotonic()
+        self.proc.start()
+
+    def _forward(self, event: Event) -> None:
+        if event["kind"] == "progress":
+            self.steps = int(event["step"])
+        elif event["kind"] == "done":
+            self.status = event["status"]
+        if self.on_event:
+            self.on_event(event)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._forward(self.events.get_nowait())
+            except queue_mod.Empty:
+                return
+
+    def poll(self) -> str | None:
+        self._drain()
+        if self.status is not None:
+            self.proc.join()
+            return self.status
+        if not self.proc.is_alive():
+            self.proc.join()
+            time.sleep(_POLL_S)  # the queue's feeder may still be delivering the last events
+            self._drain()
+            if self.status is None:
+                code = self.proc.exitcode
+                why = (f"killed by signal {-code}" if code is not None and code < 0
+                       else f"exit code {code}")
+                if code == -signal.SIGKILL:
+                    why += "; the kernel's out-of-memory killer sends this signal too"
+                self._record("crashed", f"worker process died ({why})")
+            return self.status
+        if self.timeout_s is not None and time.monotonic() - self.started > self.timeout_s:
+            self.stop("timeout", f"no result after {self.timeout_s:g} s of wall time; "
+                                 "worker killed")
+        return self.status
+
+    def wait(self) -> str:
+        while (status := self.poll()) is None:
+            time.sleep(_POLL_S)
+        return status
+
+    def stop(self, status: str, why: str) -> str:
+        """Kill the worker (unless it already finished) and record ``status`` with ``why``."""
+        if self.status is not None:
+            return self.status
+        self.proc.kill()
+        self.proc.join()
+        self._drain()
+        if self.status is None:
+            self._record(status, why)
+        return self.status
+
+    def _record(self, status: str, why: str) -> None:
+        history = read_history(self.out_dir, self.spec.run_id)  # flushed by the worker
+        steps = int(history["step"].iloc[-1]) if "step" in history else 0
+        write_run(self.out_dir, self.spec, failure_row(status, why, steps=steps), None)
+        self._forward({"kind": "done", "run_id": self.spec.run_id, "status": status,
+                       "message": why})
 
 
 def execute_isolated(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
-                     timeout_s: float | None = None) -> str:
+                     timeout_s: float | None = None, checkpoint: bool = False) -> str:
     """Train one run in a spawned worker; a worker that dies is recorded as ``crashed``, one that
     is still running after ``timeout_s`` seconds of wall time (start-up and compilation included)
-    is killed and recorded as ``timeout``."""
-    ctx = mp.get_context("spawn")
-    events = ctx.Queue()
-    proc = ctx.Process(target=_worker, args=(spec.to_json(), str(out_dir), events, os.getpid()),
-                       daemon=True)
-    started = time.monotonic()
-    proc.start()
-    status = None
-    timed_out = False
+    is killed and recorded as ``timeout``; Ctrl-C records ``interrupted`` and is re-raised."""
+    worker = Worker(spec, out_dir, on_event=on_event, timeout_s=timeout_s, checkpoint=checkpoint)
     try:
-        while True:
-            try:
-                event = events.get(timeout=0.2)
-            except queue_mod.Empty:
-                if not proc.is_alive():
-                    break
-                if timeout_s is not None and time.monotonic() - started > timeout_s:
-                    proc.kill()
-                    timed_out = True
-                    break
-                continue
-            if event["kind"] == "done":
-                status = event["status"]
-            if on_event:
-                on_event(event)
-        proc.join()
-    except BaseException:
-        proc.kill()
-        proc.join()
+        return worker.wait()
+    except KeyboardInterrupt:
+        worker.stop("interrupted", "interrupted (Ctrl-C)")
         raise
-    if status is None and timed_out:
-        why = f"no result after {timeout_s:g} s of wall time; worker killed"
-        write_run(out_dir, spec, _failure_row("timeout", why), [])
-        status = "timeout"
-        if on_event:
-            on_event({"kind": "done", "status": status, "message": why})
-    elif status is None:
-        code = proc.exitcode
-        why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-        write_run(out_dir, spec, _failure_row("crashed", f"worker process died ({why})"), [])
-        status = "crashed"
-        if on_event:
-            on_event({"kind": "done", "status": status, "message": why})
-    return status
+    finally:
+        if worker.status is None:
+            worker.stop("crashed", "the watching process stopped")
 
 
+# ---- a suite ----------------------------------------------------------------------------------
 def run_suite(specs: list[RunSpec], out_dir: Path, *, isolate: bool = True,
-              timeout_s: float | None = None,
+              timeout_s: float | None = None, jobs: int = 1, checkpoint: bool = False,
               on_start: Callable[[RunSpec, int, int], None] | None = None,
               on_event: EventFn | None = None) -> SuiteOutcome:
-    """Run every spec not already finished in ``out_dir``."""
+    """Run every spec not already finished in ``out_dir``, up to ``jobs`` at once."""
+    out_dir = Path(out_dir)
     done = finished_ids(out_dir)
-    todo = [s for s in specs if s.run_id not in done]
+    todo = deque(s for s in specs if s.run_id not in done)
+    total_todo = len(todo)
+    skipped, elsewhere, started = len(specs) - total_todo, 0, 0
     statuses: dict[str, int] = {}
-    for i, spec in enumerate(todo):
-        if on_start:
-            on_start(spec, i, len(todo))
-        if isolate:
-            status = execute_isolated(spec, out_dir, on_event, timeout_s)
-        else:
-            status = execute(spec, out_dir, on_event)
-        statuses[status] = statuses.get(status, 0) + 1
-    return SuiteOutcome(len(specs), len(specs) - len(todo), statuses)
+    gpus = visible_gpus() if isolate and jobs > 1 else []
+    free_slots = list(range(jobs))
+    active: list[tuple[Worker, Claim, int]] = []
 
+    def count(status: str) -> None:
+        statuses[status] = statuses.get(status, 0) + 1
+
+    try:
+        while todo or active:
+            while todo and len(active) < max(jobs, 1):
+                spec = todo.popleft()
+                claim = try_claim(out_dir, spec.run_id)
+                if claim is None:
+                    elsewhere += 1
+                    continue
+                if is_finished(out_dir, spec.run_id):  # finished by another process meanwhile
+                    claim.release()
+                    skipped += 1
+                    continue
+                if on_start:
+                    on_start(spec, started, total_todo)
+                started += 1
+                if not isolate:
+                    try:
+                        count(execute(spec, out_dir, on_event, checkpoint))
+                    finally:
+                        claim.release()
+                    continue
+                slot = free_slots.pop(0)
+                worker = Worker(spec, out_dir, on_event=on_event, timeout_s=timeout_s,
+                                checkpoint=checkpoint, env=worker_env(slot, jobs, gpus))
+                active.append((worker, claim, slot))
+            for entry in list(active):
+                worker, claim, slot = entry
+                status = worker.poll()
+                if status is None:
+                    claim.refresh()
+                    continue
+                active.remove(entry)
+                claim.release()
+                free_slots.append(slot)
+                count(status)
+            if active:
+                time.sleep(_POLL_S)
+    except BaseException as e:
+        status = "interrupted" if isinstance(e, KeyboardInterrupt) else "crashed"
+        for worker, claim, _ in active:
+            worker.stop(status, "interrupted (Ctrl-C)" if status == "interrupted"
+                        else f"the suite process stopped ({type(e).__name__})")
+            claim.release()
+        raise
+    return SuiteOutcome(len(specs), skipped, statuses, elsewhere)

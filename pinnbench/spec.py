@@ -9,7 +9,10 @@ from typing import Any
 
 from pinnbench.registry import REGISTRIES
 
-COMPONENTS = ("model", "optimizer", "sampler")
+COMPONENTS = ("model", "optimizer", "sampler", "loss")
+# A method without a loss table trains on the plain loss; runs with it keep the run id they had
+# before the loss axis existed (``identity`` leaves it out), so earlier results still match.
+DEFAULT_LOSS: dict[str, Any] = {"type": "plain"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +37,8 @@ class RunSpec:
         """What the run id hashes: everything but the suite's name."""
         d = dataclasses.asdict(self)
         d.pop("suite")
+        if d["method"].get("loss", DEFAULT_LOSS) == DEFAULT_LOSS:
+            d["method"].pop("loss", None)
         return d
 
     @property
@@ -50,15 +55,19 @@ class RunSpec:
 
     def build(self, kind: str) -> Any:
         """Instantiate the problem or one method component from its table."""
-        table = self.problem if kind == "problem" else self.method[kind]
+        table = self.problem if kind == "problem" else self.part(kind)
         options = {k: v for k, v in table.items() if k != "type"}
         return REGISTRIES[kind].get(table["type"])(**options)
+
+    def part(self, kind: str) -> dict[str, Any]:
+        """One method component's table (the loss defaults to plain)."""
+        return self.method.get(kind, DEFAULT_LOSS) if kind == "loss" else self.method[kind]
 
     def flat(self) -> dict[str, Any]:
         """Spec as flat columns: problem.a1, model.width, optimizer.lr, budget.steps, ..."""
         cols: dict[str, Any] = {f"problem.{k}": v for k, v in self.problem.items()}
         for part in COMPONENTS:
-            cols.update({f"{part}.{k}": v for k, v in self.method[part].items()})
+            cols.update({f"{part}.{k}": v for k, v in self.part(part).items()})
         cols.update({f"weights.{k}": v for k, v in self.method.get("weights", {}).items()})
         cols.update({f"budget.{k}": v for k, v in self.budget.items()})
         return cols

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pinnbench.registry import REGISTRIES, options_of, suggest
-from pinnbench.spec import COMPONENTS, RunSpec
+from pinnbench.spec import COMPONENTS, DEFAULT_LOSS, RunSpec
 
 PRECISIONS = ("float32", "float64")
 
@@ -40,6 +40,11 @@ class Suite:
     @property
     def seeds(self) -> list[int]:
         return list(self.doc["seeds"])
+
+    @property
+    def executor(self) -> dict[str, Any]:
+        """The validated ``[executor]`` table (profile applied), empty when the suite has none."""
+        return dict(self.doc.get("executor", {}))
 
     @property
     def problem_labels(self) -> list[str]:
@@ -160,7 +165,7 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 TOP_KEYS = ["name", "description", "seeds", "data_seed", "precision", "budget", "problems",
-            "defaults", "methods", "profile"]
+            "defaults", "methods", "executor", "profile"]
 BUDGET_KEYS = ["steps", "time_s", "eval_every"]
 METHOD_KEYS = [*COMPONENTS, "weights"]
 
@@ -220,6 +225,8 @@ def _validate(doc: dict, c: _Checker, prefix: str = "", partial: bool = False,
     if "defaults" in doc:
         out["defaults"] = _method(doc["defaults"], c, key("defaults"),
                                   lambda part: _type_in(base, "defaults", part))
+    if "executor" in doc:
+        out["executor"] = _executor(doc["executor"], c, key("executor"))
     if "methods" in doc:
         methods = c.table(doc["methods"], key("methods"))
         if not methods and not partial:
@@ -248,6 +255,67 @@ def _method(table: Any, c: _Checker, key: str, type_of: Callable[[str], str | No
     return out
 
 
+def _executor(table: Any, c: _Checker, key: str) -> dict[str, Any]:
+    """``[executor]``: where and how the runs execute (never part of a run's identity)."""
+    from pinnbench.executors import EXECUTOR_TYPES, OPTIONS, RESOURCE_KEYS
+
+    table = c.table(table, key)
+    c.known_keys(table, ["type", *OPTIONS, "methods"], key)
+    out: dict[str, Any] = {}
+    if "type" in table:
+        name = out["type"] = c.scalar(table, "type", str, key)
+        if name not in EXECUTOR_TYPES:
+            c.fail(f"{key}.type", f"unknown executor {name!r}{suggest(name, list(EXECUTOR_TYPES))};"
+                                  f" expected one of: {', '.join(EXECUTOR_TYPES)}")
+    for name, (t, check, expect, _) in OPTIONS.items():
+        if name in table:
+            out[name] = c.scalar(table, name, t, key, check=check, expect=expect)
+    if "methods" in table:
+        methods = c.table(table["methods"], f"{key}.methods")
+        out["methods"] = {}
+        for label, res in methods.items():
+            where = f"{key}.methods.{label}"
+            res = c.table(res, where)
+            c.known_keys(res, list(RESOURCE_KEYS), where)
+            out["methods"][label] = {k: c.scalar(res, k, OPTIONS[k][0], where,
+                                                 check=OPTIONS[k][1], expect=OPTIONS[k][2])
+                                     for k in res}
+    return out
+
+
+def _build(c: _Checker, kind: str, table: dict[str, Any], key: str) -> Any:
+    """A component from its validated table; a rule across its options becomes a suite error."""
+    try:
+        return REGISTRIES[kind].get(table["type"])(**{k: v for k, v in table.items()
+                                                      if k != "type"})
+    except (ValueError, TypeError) as e:
+        c.fail(key, " ".join(str(e).split()) or type(e).__name__)
+
+
+def _check_compatibility(doc: dict, c: _Checker) -> None:
+    """Build every (problem, method) pair's components and ask each, through its optional
+    ``incompatibility(parts)`` hook, whether the combination makes sense."""
+    for label in doc.get("executor", {}).get("methods", {}):
+        if label not in doc["methods"]:
+            c.fail(f"executor.methods.{label}", f"no method {label!r} in the suite"
+                   f"{suggest(label, list(doc['methods']))}; methods: {', '.join(doc['methods'])}")
+    problems = {label: _build(c, "problem", p, f"problems.{label}")
+                for label, p in doc["problems"].items()}
+    for m_label, method in doc["methods"].items():
+        spec = RunSpec(doc["name"], "", {}, m_label, method, 0, 0, doc["precision"],
+                       doc["budget"])
+        built = {kind: _build(c, kind, spec.part(kind), f"methods.{m_label}.{kind}")
+                 for kind in COMPONENTS if kind in REGISTRIES}
+        for p_label, problem in problems.items():
+            parts = {"problem": problem, **built}
+            for part in parts.values():
+                hook = getattr(part, "incompatibility", None)
+                reason = hook(parts) if callable(hook) else None
+                if reason:
+                    where = "" if len(problems) == 1 else f" (on problem {p_label!r})"
+                    c.fail(f"methods.{m_label}", " ".join(str(reason).split()) + where)
+
+
 def _finish(doc: dict, c: _Checker) -> dict:
     """Apply defaults, fill every option, check cross-field rules of a merged document."""
     doc = dict(doc)
@@ -265,6 +333,7 @@ def _finish(doc: dict, c: _Checker) -> dict:
                 if not (isinstance(table, dict) and "type" in method.get(part, {})
                         and method[part]["type"] != table.get("type"))}
         merged = _merge(base, method)
+        merged.setdefault("loss", dict(DEFAULT_LOSS))
         key = f"methods.{label}"
         resolved = {}
         for part in COMPONENTS:
@@ -275,8 +344,7 @@ def _finish(doc: dict, c: _Checker) -> dict:
         methods[label] = resolved
     doc["methods"] = methods
     for p_label, p in doc["problems"].items():
-        problem = REGISTRIES["problem"].get(p["type"])(**{k: v for k, v in p.items()
-                                                            if k != "type"})
+        problem = _build(c, "problem", p, f"problems.{p_label}")
         names = [con.name for con in problem.constraints()]
         for m_label, m in methods.items():
             for w in m["weights"]:
@@ -297,6 +365,10 @@ def load_suite(path: str | Path, profile: str | None = None) -> Suite:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise SuiteError(path, "", "no such file") from None
+    except UnicodeDecodeError as e:
+        raise SuiteError(path, "", f"not a UTF-8 text file (byte {e.start})") from None
+    except OSError as e:  # a folder, no permission...
+        raise SuiteError(path, "", f"cannot read ({e.strerror or type(e).__name__})") from None
     except tomllib.TOMLDecodeError as e:
         raise SuiteError(path, "", f"not valid TOML: {e}") from None
     base = _validate(raw, c)
@@ -312,4 +384,5 @@ def load_suite(path: str | Path, profile: str | None = None) -> Suite:
         base = _merge(base, _validate(profiles[profile], c, prefix=f"profile.{profile}",
                                       partial=True, base=raw))
     doc = _finish(base, c)
+    _check_compatibility(doc, c)
     return Suite(path, doc["name"], doc["description"], profile, doc)

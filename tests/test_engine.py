@@ -72,9 +72,9 @@ def test_data_seed_is_separate_from_init_seed(spec_factory):
     base = spec_factory(seed=0)
     other_init = dataclasses.replace(base, seed=1)  # same data_seed
     other_data = dataclasses.replace(base, data_seed=5)
-    p0, _, s0, _ = Trainer(base).initial_state()
-    p1, _, s1, _ = Trainer(other_init).initial_state()
-    _, _, s2, _ = Trainer(other_data).initial_state()
+    p0, _, s0, *_ = Trainer(base).initial_state()
+    p1, _, s1, *_ = Trainer(other_init).initial_state()
+    _, _, s2, *_ = Trainer(other_data).initial_state()
     assert np.array_equal(s0["points"]["interior"], s1["points"]["interior"])
     assert not np.array_equal(s0["points"]["interior"], s2["points"]["interior"])
     assert not np.array_equal(p0[0]["w"], p1[0]["w"])

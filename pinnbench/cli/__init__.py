@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +21,7 @@ err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 160)
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
 
 
 def _bad_input(message: str) -> typer.Exit:
@@ -52,6 +55,90 @@ def _parse_seeds(text: str | None) -> list[int] | None:
     return seeds
 
 
+def _parse_method_resources(items: list[str] | None) -> dict[str, dict[str, object]]:
+    """``METHOD:key=value,key=value`` (repeatable) -> per-method resource overrides."""
+    from pinnbench.executors import OPTIONS, RESOURCE_KEYS
+    from pinnbench.registry import suggest
+
+    out: dict[str, dict[str, object]] = {}
+    for item in items or []:
+        label, sep, rest = item.partition(":")
+        if not sep or not label or not rest:
+            raise _bad_input(f"--method-resources: expected METHOD:key=value[,key=value], "
+                             f"got {item!r}")
+        for pair in rest.split(","):
+            key, eq, value = pair.partition("=")
+            key = key.strip()
+            if key not in RESOURCE_KEYS or not eq:
+                raise _bad_input(f"--method-resources: unknown resource {key!r}"
+                                 f"{suggest(key, list(RESOURCE_KEYS))} in {item!r}; expected "
+                                 f"one of: {', '.join(RESOURCE_KEYS)}")
+            t, check, expect, _ = OPTIONS[key]
+            try:
+                parsed = t(value.strip())
+            except ValueError:
+                raise _bad_input(f"--method-resources: {key}={value!r} is not "
+                                 f"{'an integer' if t is int else 'a number'}") from None
+            if check is not None and not check(parsed):
+                raise _bad_input(f"--method-resources: {key}={value}: expected {expect}")
+            out.setdefault(label.strip(), {})[key] = parsed
+    return out
+
+
+def _no_match(suite: Path, only: str, labels: list[str]) -> typer.Exit:
+    from pinnbench.registry import suggest
+
+    return _bad_input(f"{suite}: --only {only!r} matches no (problem, method) of the suite"
+                      f"{suggest(only, labels)}; problems and methods: {', '.join(labels)}")
+
+
+def _results_folder(target: Path) -> None:
+    """Create the results folder, or exit with one line saying why it cannot be written."""
+    import tempfile
+
+    if target.exists() and not target.is_dir():
+        raise _bad_input(f"--out {target}: exists and is not a folder")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=target)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise _bad_input(f"--out {target}: cannot write results there "
+                         f"({e.strerror or type(e).__name__})") from None
+
+
+def _write_suite_copy(suite: Path, target: Path) -> None:
+    # Atomic, since another `pinnbench run` may be reading it at the same moment.
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".suite.", suffix=".tmp", dir=target)
+    with os.fdopen(fd, "w") as f:
+        f.write(suite.read_text())
+    os.replace(tmp, target / "suite.toml")
+
+
+class _Lines:
+    """Progress of concurrent runs: one line as each run finishes."""
+
+    def __init__(self) -> None:
+        self.labels: dict[str, str] = {}
+        self.done = 0
+        self.total = 0
+
+    def start_run(self, spec, index: int, total: int) -> None:  # noqa: ANN001 - a RunSpec
+        self.total = total
+        self.labels[spec.run_id] = f"{spec.problem_label}/{spec.method_label} seed {spec.seed}"
+
+    def event(self, event: dict) -> None:
+        if event["kind"] == "done":
+            self.done += 1
+            label = self.labels.get(event.get("run_id", ""), "?")
+            colour = "green" if event["status"] == "ok" else "yellow"
+            out.print(f"[{self.done}/{self.total}] {label}: [{colour}]{event['status']}[/] "
+                      f"{event.get('message', '')}", highlight=False)
+
+
 @app.command()
 def run(
     suite: Annotated[Path, typer.Argument(help="suite TOML file")],
@@ -66,27 +153,115 @@ def run(
     timeout: Annotated[float | None, typer.Option(
         help="kill a run after this many seconds of wall time and record it as 'timeout' "
              "(needs process isolation)", min=1)] = None,
+    jobs: Annotated[int | None, typer.Option(
+        help="runs at once on this machine, one worker process each; on a GPU host each "
+             "worker gets its own device", min=1)] = None,
+    checkpoint: Annotated[bool | None, typer.Option(
+        "--checkpoint/--no-checkpoint", help="save each run's training state at every "
+        "evaluation; an interrupted run resumes from it")] = None,
+    executor: Annotated[str | None, typer.Option(
+        help="local (default), slurm, submitit_local (subprocesses, for testing) or debug")]
+    = None,
+    partition: Annotated[str | None, typer.Option(help="slurm: partition")] = None,
+    gpus: Annotated[int | None, typer.Option(help="slurm: GPUs per job", min=0)] = None,
+    cpus: Annotated[int | None, typer.Option(help="slurm: CPUs per job", min=1)] = None,
+    mem_gb: Annotated[float | None, typer.Option(help="slurm: memory per job (GB)", min=0.001)]
+    = None,
+    time_min: Annotated[int | None, typer.Option("--time", help="slurm: time limit per job "
+                                                 "(minutes, default 60)", min=1)] = None,
+    array_parallelism: Annotated[int | None, typer.Option(
+        help="slurm: jobs of the array running at once", min=1)] = None,
+    method_resources: Annotated[list[str] | None, typer.Option(
+        metavar="METHOD:KEY=VALUE,...", help="slurm: resources of one method's jobs, e.g. "
+        "lbfgs:gpus=1,time=120 (repeatable)")] = None,
+    wait: Annotated[bool, typer.Option(help="submitit executors: wait for the jobs and "
+                                       "print their statuses")] = False,
 ) -> None:
     """Train every (problem, method, seed) of SUITE and record each run to Parquet."""
+    from pinnbench.executors import ExecutorConfig
+
     try:
         loaded = load_suite(suite, profile)
     except SuiteError as e:
         raise _bad_input(str(e)) from None
     specs = loaded.runs(only=only, seeds=_parse_seeds(seeds))
     if not specs:
-        raise _bad_input(f"{suite}: --only {only!r} matches no (problem, method) of the suite")
-    target = out_dir or Path("results") / loaded.name
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "suite.toml").write_text(suite.read_text())
+        raise _no_match(suite, str(only), [*loaded.problem_labels, *loaded.method_labels])
+    resources = _parse_method_resources(method_resources)
+    for label in resources:
+        if label not in loaded.method_labels:
+            from pinnbench.registry import suggest
 
+            raise _bad_input(f"--method-resources: no method {label!r} in {suite}"
+                             f"{suggest(label, loaded.method_labels)}; methods: "
+                             f"{', '.join(loaded.method_labels)}")
+    if executor is not None:
+        from pinnbench.executors import EXECUTOR_TYPES
+        from pinnbench.registry import suggest
+
+        if executor not in EXECUTOR_TYPES:
+            raise _bad_input(f"--executor: unknown executor {executor!r}"
+                             f"{suggest(executor, list(EXECUTOR_TYPES))}; expected one of: "
+                             f"{', '.join(EXECUTOR_TYPES)}")
+    config = ExecutorConfig.from_tables(loaded.executor, {
+        "type": executor, "jobs": jobs, "timeout": timeout, "checkpoint": checkpoint,
+        "partition": partition, "gpus": gpus, "cpus": cpus, "mem_gb": mem_gb,
+        "time": time_min, "array_parallelism": array_parallelism, "methods": resources})
+    target = out_dir or Path("results") / loaded.name
+    _results_folder(target)
+    _write_suite_copy(suite, target)
+
+    if config.type != "local":
+        _submit(config, specs, target, wait)
+        return
     from pinnbench.runner import run_suite
 
-    with SuiteProgress(out) as progress:
-        outcome = run_suite(specs, target, isolate=isolate, timeout_s=timeout,
-                            on_start=progress.start_run,
-                            on_event=progress.event)
+    progress = SuiteProgress(out) if config.jobs == 1 else _Lines()
+    try:
+        if isinstance(progress, SuiteProgress):
+            with progress:
+                outcome = run_suite(specs, target, isolate=isolate, timeout_s=config.timeout,
+                                    jobs=1, checkpoint=config.checkpoint,
+                                    on_start=progress.start_run, on_event=progress.event)
+        else:
+            outcome = run_suite(specs, target, isolate=isolate, timeout_s=config.timeout,
+                                jobs=config.jobs, checkpoint=config.checkpoint,
+                                on_start=progress.start_run, on_event=progress.event)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: finished runs are recorded in {target}, the ones stopped "
+                  "as 'interrupted'; rerun the same command to do the rest")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "nothing new"
-    out.print(f"{outcome.total} runs in {target}: {outcome.skipped} already finished, {counts}")
+    busy = f", {outcome.elsewhere} running in another process" if outcome.elsewhere else ""
+    out.print(f"{outcome.total} runs in {target}: {outcome.skipped} already finished, "
+              f"{counts}{busy}")
+
+
+def _submit(config, specs, target: Path, wait: bool) -> None:  # noqa: ANN001
+    from pinnbench.executors import submit
+    from pinnbench.results.store import load_runs
+
+    try:
+        submission = submit(config, specs, target)
+    except Exception as e:  # noqa: BLE001 - sbatch missing, refused, bad partition...
+        raise _bad_input(f"--executor {config.type}: submission failed: "
+                         f"{' '.join(str(e).split())}") from None
+    ids = ", ".join(sorted({str(j.job_id).split("_")[0] for j in submission.jobs})) or "none"
+    out.print(f"{len(specs)} runs: {submission.skipped} already finished, {submission.runs} "
+              f"submitted as jobs ({config.type}: {ids}); each job writes its own result to "
+              f"{target}; logs in {submission.folder}", highlight=False)
+    if config.type == "debug":
+        wait = True  # submitit's debug jobs run in this process, when waited for
+    if not wait or not submission.jobs:
+        return
+    for job in submission.jobs:
+        job.wait()
+    runs = load_runs(target)
+    wanted = {s.run_id for s in specs}
+    mine = runs[runs["run_id"].isin(wanted)] if not runs.empty else runs
+    counts = mine["status"].value_counts().to_dict() if not mine.empty else {}
+    text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no rows"
+    out.print(f"{len(specs)} runs in {target}: {text}")
 
 
 _SUFFIX_FORMATS = {".md": "md", ".tex": "latex", ".csv": "csv", ".html": "html", ".htm": "html"}
@@ -200,9 +375,14 @@ from pinnbench.cli.reference import reference  # noqa: E402
 app.command("reference")(reference)
 
 
+def _warning_line(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+    return f"warning: {message}\n"
+
+
 def main() -> None:
+    warnings.formatwarning = _warning_line  # e.g. an unreadable result file: one plain line
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are recorded; rerun to do the rest")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)

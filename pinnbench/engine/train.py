@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pinnbench.losses.base import ConstraintView
 from pinnbench.machine import machine_info, peak_device_mb, peak_host_rss_mb
 from pinnbench.metrics import all_metrics, rel_l2_per_field
 from pinnbench.objective import Objective
@@ -66,6 +67,10 @@ class Trainer:
         self.model = model.bind(self.problem.lower, self.problem.upper)
         self.optimizer = spec.build("optimizer")
         self.sampler = spec.build("sampler")
+        self.loss = spec.build("loss")
+        # The problem as the loss strategy sees it: its constraints are the terms trained on, and
+        # the objective and the samplers' probe both read them from here.
+        self.terms = ConstraintView(self.problem, self.loss.constraints(self.problem))
         self.weights = dict(spec.method.get("weights", {}))
         self.clock = Clock()
         self._chunks: dict[int, Any] = {}
@@ -81,36 +86,47 @@ class Trainer:
         params = self.model.init(init_key, self.problem.dim, len(self.fields), self.dtype)
         sampler_state = self.sampler.init(self.problem, data_key, self.dtype)
         opt_state = self.optimizer.init(params)
-        return params, opt_state, sampler_state, jnp.asarray(0, jnp.int32)
+        loss_state = self.loss.init(self.terms.constraints(), self.dtype)
+        return params, opt_state, sampler_state, jnp.asarray(0, jnp.int32), loss_state
 
-    def objective(self, points: dict[str, jax.Array]) -> Objective:
-        return Objective(self.problem, self.model, points, self.weights, self.sampler.fixed)
+    def loss_weights(self, loss_state: Any) -> dict[str, Any]:
+        """The method's weights, overridden by those the loss strategy sets."""
+        return {**self.weights, **self.loss.weights(loss_state)}
+
+    def objective(self, points: dict[str, jax.Array], loss_state: Any) -> Objective:
+        return Objective(self.terms, self.model, points, self.loss_weights(loss_state),
+                         self.sampler.fixed and self.loss.fixed)
 
     # ---- compiled pieces ---------------------------------------------------------------------
     def _step(self, carry: tuple, _: Any) -> tuple[tuple, tuple]:
-        params, opt_state, sampler_state, step = carry
-        probe = Probe(self.problem, self.model, params, self.weights)
+        params, opt_state, sampler_state, step, loss_state = carry
+        probe = Probe(self.terms, self.model, params, self.loss_weights(loss_state))
         sampler_state = self.sampler.update(sampler_state, step, self.problem, probe)
-        objective = self.objective(sampler_state["points"])
+        points = sampler_state["points"]
+        loss_state = self.loss.update(loss_state, step, self.objective(points, loss_state), params)
+        objective = self.objective(points, loss_state)
         params, opt_state, info = self.optimizer.step(params, opt_state, objective, step)
         work = info.get("work", {})
-        return (params, opt_state, sampler_state, step + 1), (info["loss"], info["done"], work)
+        carry = (params, opt_state, sampler_state, step + 1, loss_state)
+        return carry, (info["loss"], info["done"], work)
 
     def _chunk(self, carry: tuple, length: int) -> tuple:
         carry, (losses, done, work) = jax.lax.scan(self._step, carry, None, length=length)
         work = {k: jnp.sum(v) for k, v in work.items()}
         return carry, losses, done[-1], _all_finite(carry[0]), work
 
-    def _evaluate(self, params: Any, sampler_state: dict) -> dict[str, jax.Array]:
+    def _evaluate(self, params: Any, sampler_state: dict, loss_state: Any) -> dict[str, jax.Array]:
         pred = self.model.apply(params, self.x_eval)
         out = dict(all_metrics(pred, self.ref))
         if len(self.fields) > 1:
             per_field = rel_l2_per_field(pred, self.ref)
             out.update({f"rel_l2.{f}": per_field[i] for i, f in enumerate(self.fields)})
-        objective = self.objective(sampler_state["points"])
+        objective = self.objective(sampler_state["points"], loss_state)
         terms = objective.terms(params)
         out.update({f"loss.{k}": v for k, v in terms.items()})
         out["loss"] = objective.weighted(terms)
+        # Weights a loss strategy sets as it trains (NTK), to follow them over time.
+        out.update({f"weight.{k}": v for k, v in self.loss.weights(loss_state).items()})
         if hasattr(self.model, "snapshot"):  # e.g. ball centres and radii, to plot over time
             out.update({f"model.{k}": v for k, v in self.model.snapshot(params).items()})
         return out
@@ -124,23 +140,32 @@ class Trainer:
         return self._chunks[length]
 
     # ---- driver -----------------------------------------------------------------------------
-    def run(self, on_progress: ProgressFn | None = None) -> RunResult:
+    def run(self, on_progress: ProgressFn | None = None, checkpoint: Any = None) -> RunResult:
+        """Train until the budget ends. ``checkpoint`` (optional) has ``load() -> dict | None``
+        and ``save(dict)``: the state is saved at every evaluation and a run that finds one
+        resumes from it, computing exactly what the uninterrupted run would have."""
         budget = self.spec.budget
         max_steps = budget.get("steps")
         max_time = budget.get("time_s")
         eval_every = budget["eval_every"]
 
         carry = self.initial_state()
-        t0 = time.perf_counter()
-        evaluate = jax.jit(self._evaluate).lower(carry[0], carry[2]).compile()
-        self.clock.compile_s += time.perf_counter() - t0
-
         history: list[dict[str, Any]] = []
         work: dict[str, int] = {}  # cumulative work counts of the optimizer (see optim/base.py)
+        saved = checkpoint.load() if checkpoint is not None else None
+        if saved is not None:  # resume: the fresh state gives the structure and dtypes
+            like = jax.tree.leaves(carry)
+            carry = jax.tree.unflatten(jax.tree.structure(carry), [
+                jnp.asarray(v, dtype=x.dtype) for v, x in zip(saved["carry"], like, strict=True)])
+            self.clock = Clock(**saved["clock"])
+            history, work = list(saved["history"]), dict(saved["work"])
+        t0 = time.perf_counter()
+        evaluate = jax.jit(self._evaluate).lower(carry[0], carry[2], carry[4]).compile()
+        self.clock.compile_s += time.perf_counter() - t0
 
         def record(step: int) -> dict[str, Any]:
             t = time.perf_counter()
-            values = jax.device_get(evaluate(carry[0], carry[2]))
+            values = jax.device_get(evaluate(carry[0], carry[2], carry[4]))
             self.clock.eval_s += time.perf_counter() - t
             row = {"step": step, "train_s": self.clock.train_s,
                    **{f"work.{k}": v for k, v in work.items()},
@@ -150,8 +175,9 @@ class Trainer:
                 on_progress({**row, "max_steps": max_steps, "max_time": max_time})
             return row
 
-        record(0)
-        step, status, stop, message = 0, "ok", "steps", ""
+        if saved is None:
+            record(0)
+        step, status, stop, message = saved["step"] if saved else 0, "ok", "steps", ""
         while True:
             if max_steps is not None and step >= max_steps:
                 stop = "steps"
@@ -178,6 +204,11 @@ class Trainer:
                 break
             step += length
             record(step)
+            if checkpoint is not None:
+                checkpoint.save({"step": step, "clock": dataclasses.asdict(self.clock),
+                                 "history": history, "work": work,
+                                 "carry": [np.asarray(x) for x in
+                                           jax.tree.leaves(jax.device_get(carry))]})
             if bool(done):
                 stop = "optimizer"
                 break

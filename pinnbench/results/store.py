@@ -10,12 +10,21 @@ The history file is written first and the runs file last, each to a hidden tempo
 renamed, so a runs file exists only for a run whose results are complete: a crash at any moment
 leaves either a whole run or nothing (hidden temporaries are ignored by pandas and by ``load``).
 ``pandas.read_parquet("results/<suite>/runs")`` reads the folder as one dataset.
+
+While a run trains, its history file is rewritten (atomically) at every evaluation, so a run that
+is killed, times out or is interrupted still leaves its curve; the runs row it then gets (written
+by the process that watched it) keeps that partial history. With checkpointing on, the training
+state at the last evaluation is kept in ``checkpoints/<run_id>.pkl`` until the run finishes.
+A Parquet file that cannot be read (a disk that filled up, a copy cut short) is reported with a
+warning naming it and skipped, never fatal.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +33,13 @@ import pandas as pd
 
 from pinnbench.spec import RunSpec
 
-# Statuses that are results: a rerun of the suite skips them. Others (error, crashed, timeout)
-# are recorded too, but a rerun tries them again.
+# Statuses that are results: a rerun of the suite skips them. Others (error, oom, crashed,
+# timeout, interrupted, preempted) are recorded too, but a rerun tries them again.
 FINAL_STATUSES = ("ok", "diverged")
+
+
+class UnreadableResultWarning(UserWarning):
+    """A file of a results folder that could not be read and was skipped."""
 
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
@@ -82,27 +95,55 @@ def read_params(out_dir: Path, run_id: str, like: Any) -> Any:
     return jax.tree.unflatten(jax.tree.structure(like), leaves)
 
 
+def write_history(out_dir: Path, run_id: str, history: list[dict[str, Any]]) -> Path:
+    """The history so far of one run (atomic: a reader sees the old file or the new one)."""
+    hist = pd.DataFrame(history)
+    hist.insert(0, "run_id", run_id)
+    path = out_dir / "history" / f"{run_id}.parquet"
+    _write_atomic(hist, path)
+    return path
+
+
+def read_history(out_dir: Path, run_id: str) -> pd.DataFrame:
+    """The recorded history of one run; empty where there is none or it cannot be read."""
+    path = Path(out_dir) / "history" / f"{run_id}.parquet"
+    return _read_file(path) if path.is_file() else pd.DataFrame()
+
+
 def write_run(out_dir: Path, spec: RunSpec, row: dict[str, Any],
-              history: list[dict[str, Any]], params: Any = None) -> Path:
-    """Record one run (history and parameters first, then the runs row that marks it complete)."""
+              history: list[dict[str, Any]] | None, params: Any = None) -> Path:
+    """Record one run (history and parameters first, then the runs row that marks it complete).
+
+    ``history=None`` keeps the history already on disk: the partial curve of a run that was
+    stopped from outside, flushed by its worker at every evaluation."""
     run_id = spec.run_id
     if params is not None:
         write_params(out_dir, run_id, params)
-    hist = pd.DataFrame(history)
-    hist.insert(0, "run_id", run_id)
-    _write_atomic(hist, out_dir / "history" / f"{run_id}.parquet")
+    if history is not None:
+        write_history(out_dir, run_id, history)
     runs = pd.DataFrame([{**spec_columns(spec), **row}])
     path = out_dir / "runs" / f"{run_id}.parquet"
     _write_atomic(runs, path)
     return path
 
 
+def _read_file(path: Path) -> pd.DataFrame:
+    """One Parquet file, or an empty frame and a warning naming it when it cannot be read."""
+    try:
+        return pd.read_parquet(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        text = str(e).replace(f"'{path}'", "the file").replace(str(path), "the file")
+        reason = text.splitlines()[0] if text else type(e).__name__
+        warnings.warn(f"{path}: unreadable Parquet file skipped ({reason})",
+                      UnreadableResultWarning, stacklevel=3)
+        return pd.DataFrame()
+
+
 def _read_folder(folder: Path) -> pd.DataFrame:
     files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
-    if not files:
-        return pd.DataFrame()
     # Concatenate per file: runs of different problems have different loss-term columns.
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    frames = [f for f in map(_read_file, files) if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def load_runs(results_dir: str | Path) -> pd.DataFrame:
@@ -127,3 +168,51 @@ def finished_ids(out_dir: Path) -> set[str]:
     if runs.empty:
         return set()
     return set(runs.loc[runs["status"].isin(FINAL_STATUSES), "run_id"])
+
+
+def is_finished(out_dir: Path, run_id: str) -> bool:
+    """Whether one run has a final row (read from its own file: cheap, and current)."""
+    path = Path(out_dir) / "runs" / f"{run_id}.parquet"
+    if not path.is_file():
+        return False
+    row = _read_file(path)
+    return not row.empty and row["status"].iloc[0] in FINAL_STATUSES
+
+
+# ---- checkpoints ------------------------------------------------------------------------------
+def checkpoint_path(out_dir: Path, run_id: str) -> Path:
+    return Path(out_dir) / "checkpoints" / f"{run_id}.pkl"
+
+
+def write_checkpoint(out_dir: Path, run_id: str, state: dict[str, Any]) -> Path:
+    """A run's training state (host arrays and plain Python values), atomically."""
+    path = checkpoint_path(out_dir, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{run_id}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump({"run_id": run_id, **state}, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_checkpoint(out_dir: Path, run_id: str) -> dict[str, Any] | None:
+    """The state saved by :func:`write_checkpoint`, or None (none, another run's, unreadable)."""
+    path = checkpoint_path(out_dir, run_id)
+    try:
+        with path.open("rb") as f:
+            state = pickle.load(f)
+    except FileNotFoundError:
+        return None
+    except Exception as e:  # noqa: BLE001 - a damaged checkpoint means starting afresh
+        warnings.warn(f"{path}: unreadable checkpoint ignored ({type(e).__name__}: {e})",
+                      UnreadableResultWarning, stacklevel=2)
+        return None
+    return state if isinstance(state, dict) and state.get("run_id") == run_id else None
+
+
+def remove_checkpoint(out_dir: Path, run_id: str) -> None:
+    checkpoint_path(out_dir, run_id).unlink(missing_ok=True)

@@ -19,6 +19,10 @@ number of gradient entries (``tracked``): every parameter for networks up to tha
 fixed random subset of them, whose mean relative spread estimates the mean over all parameters.
 ``calibrate = false`` skips it: a fixed region of size ``region``, at no extra cost.
 Boundary and initial points stay fixed, as in the reference code.
+
+The perturbation is a mixin over the sampler that owns the anchor points, so it composes without
+copying either side: ``region`` perturbs points drawn once, ``rar_region`` perturbs RAR's growing
+set (RoPINN's +RAR+region).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from jax.flatten_util import ravel_pytree
 
 from pinnbench.registry import option, positive, samplers
 from pinnbench.sampling.base import PointCounts, Probe
+from pinnbench.sampling.residual import RAR
 
 
 def calibrated_sigma(grads: jax.Array, count: jax.Array,
@@ -55,11 +60,16 @@ def calibrated_sigma(grads: jax.Array, count: jax.Array,
     return jnp.where(sigma > 0, sigma, jnp.ones_like(sigma))
 
 
-@samplers.register("region")
 @dataclasses.dataclass(frozen=True)
-class Region(PointCounts):
-    """RoPINN region optimization: fixed points perturbed by U[0, ρ) every step, ρ calibrated
-    from the variance of the last ``past`` loss gradients."""
+class RegionOptimization:
+    """Region perturbation on top of another sampler (a mixin, listed before that sampler).
+
+    The inner sampler owns the anchor points: it draws them at ``init`` and may move or grow them
+    in its own ``update`` (RAR adds points). Every step the anchors are restored as the inner
+    sampler's interior points, the inner sampler updates, and the interior the objective sees is
+    its anchors shifted by U[0, ρ)^d (``samples`` copies each). The anchors live in
+    ``state["base"]``, so the inner sampler never sees a perturbed point.
+    """
 
     region: float = positive("initial region size r", 1e-4)
     max_region: float = positive("upper bound of the calibrated region size", 1e-2)
@@ -77,11 +87,10 @@ class Region(PointCounts):
         return False
 
     def init(self, problem: Any, key: jax.Array, dtype: Any) -> dict[str, Any]:
-        key, sub = jax.random.split(key)
-        points = self.draw(problem, sub, dtype)
-        base = points["interior"]
-        points["interior"] = jnp.tile(base, (self.samples, 1))
-        return {"points": points, "base": base, "key": key, "sigma": jnp.ones((), dtype),
+        state = super().init(problem, key, dtype)  # type: ignore[misc]
+        base = state["points"]["interior"]
+        points = {**state["points"], "interior": jnp.tile(base, (self.samples, 1))}
+        return {**state, "points": points, "base": base, "sigma": jnp.ones((), dtype),
                 "grads": jnp.zeros((self.past, self.tracked), dtype),
                 "count": jnp.zeros((), jnp.int32)}
 
@@ -90,12 +99,14 @@ class Region(PointCounts):
 
     def update(self, state: dict[str, Any], step: jax.Array, problem: Any,
                probe: Probe | None = None) -> dict[str, Any]:
+        inner = {**state, "points": {**state["points"], "interior": state["base"]}}
+        state = super().update(inner, step, problem, probe)  # type: ignore[misc]
+        base = state["points"]["interior"]
         key, sub = jax.random.split(state["key"])
-        base = state["base"]
         xi = jax.random.uniform(sub, (self.samples, *base.shape), base.dtype)
         moved = (base + self.size(state["sigma"]) * xi).reshape(-1, base.shape[1])
         points = {**state["points"], "interior": moved}
-        new = {**state, "points": points, "key": key}
+        new = {**state, "points": points, "base": base, "key": key}
         if not self.calibrate:
             return new
         if probe is None:
@@ -115,3 +126,31 @@ class Region(PointCounts):
         # The subset is a trace-time constant: the same parameters at every step of a run.
         subset = np.random.default_rng(0).choice(g.size, self.tracked, replace=False)
         return g[jnp.asarray(np.sort(subset))], jnp.ones(self.tracked, bool)
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedAnchors(PointCounts):
+    """Uniform points drawn once: the anchors of plain region optimization."""
+
+    def init(self, problem: Any, key: jax.Array, dtype: Any) -> dict[str, Any]:
+        key, sub = jax.random.split(key)
+        return {"points": self.draw(problem, sub, dtype), "key": key}
+
+    def update(self, state: dict[str, Any], step: jax.Array, problem: Any,
+               probe: Probe | None = None) -> dict[str, Any]:
+        return state
+
+
+@samplers.register("region")
+@dataclasses.dataclass(frozen=True)
+class Region(RegionOptimization, FixedAnchors):
+    """RoPINN region optimization: fixed points perturbed by U[0, ρ) every step, ρ calibrated
+    from the variance of the last ``past`` loss gradients."""
+
+
+@samplers.register("rar_region")
+@dataclasses.dataclass(frozen=True)
+class RARRegion(RegionOptimization, RAR):
+    """RAR's growing point set as the anchors of region optimization: every ``every`` steps RAR
+    adds the ``n_add`` candidates with the largest residuals to the anchors, and every step the
+    objective sees the anchors perturbed by U[0, ρ) (RoPINN's +RAR+region)."""
