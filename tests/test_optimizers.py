@@ -156,3 +156,16 @@ def test_apts_without_local_steps_is_the_global_trust_region_method(spec_factory
     assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
     assert a.row["rel_l2"] == b.row["rel_l2"]
     assert a.row["opt_preconditioner_acceptance"] == 0.0
+
+
+def test_lbfgs_on_resampled_points_restarts_instead_of_stopping(spec_factory):
+    # Every 2 steps new points: stale curvature pairs make line searches fail now and then.
+    # Fixed points would end the run at the first failure; resampled ones clear the memory.
+    resampled = {**POINTS, "resample_every": 2, "n_interior": 32}
+    spec = spec_factory(problem=POISSON, model=SMALL, sampler=resampled,
+                        optimizer={"type": "lbfgs", "max_linesearch_steps": 3}, steps=200,
+                        eval_every=100)
+    row = train(spec).row
+    assert row["status"] == "ok" and row["steps"] == 200 and row["stop"] == "steps"
+    assert row["opt_restarts"] >= 1
+    assert row["opt_iterations"] + row["opt_restarts"] == 200

@@ -25,6 +25,11 @@ class LBFGS:
     stops by itself when the gradient norm falls to ``gtol``, when the loss changes by less than
     ``ftol`` relative to its size, or when the line search cannot find a decrease (the step is
     then not taken); otherwise it runs until the budget ends.
+
+    When the collocation points change between steps (resampling samplers), a failed line search
+    says more about the stale curvature pairs, gathered on other points, than about the loss: the
+    memory is then cleared and the method goes on (``restarts`` counts these), as a user calling
+    an L-BFGS step per resampled batch would see.
     """
 
     memory: int = positive("number of stored curvature pairs", 20)
@@ -44,6 +49,7 @@ class LBFGS:
             "iterations": jnp.asarray(0, jnp.int32),
             "evaluations": jnp.asarray(0, jnp.int32),
             "last_loss": jnp.asarray(jnp.inf, jax.tree.leaves(params)[0].dtype),
+            "restarts": jnp.asarray(0, jnp.int32),
         }
 
     def step(self, params, state, objective: Objective, step):
@@ -63,11 +69,14 @@ class LBFGS:
             info = optax.tree_utils.tree_get(opt_state, "info")
             converged = optax.tree_utils.tree_norm(grad) <= self.gtol
             ls_failed = info.decrease_error > 0
+            restart = ls_failed & (not objective.fixed_points)
+            opt_state = jax.lax.cond(restart, lambda s: opt.init(params), lambda s: s, opt_state)
+            ls_failed = ls_failed & ~restart
             prev = state["last_loss"]
             stalled = jnp.abs(prev - value) <= self.ftol * jnp.maximum(jnp.abs(value), 1.0)
             reason = jnp.select([converged, ls_failed, stalled & (self.ftol > 0)],
                                 [1, 3, 2], 0).astype(jnp.int32)
-            take = ~(converged | ls_failed)
+            take = ~(converged | ls_failed | restart)
             new_params = jax.tree.map(lambda p, u: jnp.where(take, p + u, p), params, updates)
             new_state = {
                 "opt": opt_state,
@@ -77,6 +86,7 @@ class LBFGS:
                 "evaluations": state["evaluations"]
                 + (info.num_linesearch_steps + fresh).astype(jnp.int32),
                 "last_loss": value,
+                "restarts": state["restarts"] + restart.astype(jnp.int32),
             }
             return new_params, new_state, value
 
@@ -95,4 +105,5 @@ class LBFGS:
             "stop_reason": STOP_REASONS[int(state["reason"])],
             "iterations": int(state["iterations"]),
             "evaluations": int(state["evaluations"]),
+            "restarts": int(state["restarts"]),
         }
