@@ -37,6 +37,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/lm_step.py
+	$(BIN)/python benchmarks/elm_fbpinn.py
 
 clean:
 	rm -rf $(VENV) results/ci results/helmholtz

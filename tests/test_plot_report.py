@@ -93,7 +93,7 @@ def test_plot_command(folder, kind, suffix, magic):
 
 
 @pytest.mark.parametrize("args,fragment", [
-    (["--kind", "fields"], "--kind: expected one of convergence, error-vs-time, profile, field, balls"),
+    (["--kind", "fields"], "--kind: expected one of convergence, error-vs-time, profile, field,"),
     (["--out", "x.svg"], "expected a .png or .pdf file"),
     (["--metric", "nope"], "--metric: no column 'nope'"),
     (["--by", "model.width"], "--by: no column 'model.width'"),

@@ -1,3 +1,3 @@
 """Models u_theta(x). Importing this package registers them."""
 
-from pinnbench.models import mlp  # noqa: F401
+from pinnbench.models import balls, elm_fbpinn, fbpinn, mlp  # noqa: F401

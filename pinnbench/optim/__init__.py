@@ -1,3 +1,11 @@
 """Optimizers. Importing this package registers them."""
 
-from pinnbench.optim import adam, adam_lbfgs, lbfgs, lm, trust_region  # noqa: F401
+from pinnbench.optim import (  # noqa: F401
+    adam,
+    adam_lbfgs,
+    lbfgs,
+    least_squares,
+    lm,
+    sparse_lm,
+    trust_region,
+)

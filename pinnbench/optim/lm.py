@@ -44,6 +44,19 @@ def damped_step(J: jax.Array, r: jax.Array, mu: jax.Array, solver: str,
     return jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(A), -(J.T @ r))
 
 
+def nielsen_update(mu: jax.Array, nu: jax.Array, loss: jax.Array, new_loss: jax.Array,
+                   predicted: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Accept a trial step when it lowers the loss (gain ratio > 0); Nielsen's damping update:
+    mu shrinks by max(1/3, 1 - (2 rho - 1)^3) on acceptance, else grows by nu, which doubles."""
+    actual = loss - new_loss
+    rho = actual / predicted
+    accept = (rho > 0) & jnp.isfinite(actual)
+    shrink = jnp.maximum(1 / 3, 1 - (2 * rho - 1) ** 3)
+    new_mu = jnp.where(accept, mu * shrink, mu * nu)
+    new_nu = jnp.where(accept, 2.0, 2 * nu)
+    return accept, new_mu, new_nu
+
+
 @optimizers.register("lm")
 @dataclasses.dataclass(frozen=True)
 class LevenbergMarquardt:
@@ -104,12 +117,8 @@ class LevenbergMarquardt:
             r_new = residual(flat + delta)
             Jd = J @ delta
             predicted = -(2 * g @ delta + Jd @ Jd)
-            actual = loss - r_new @ r_new
-            rho = actual / predicted
-            accept = (rho > 0) & jnp.isfinite(actual)
-            shrink = jnp.maximum(1 / 3, 1 - (2 * rho - 1) ** 3)
-            new_mu = jnp.where(accept, mu * shrink, mu * state["nu"])
-            new_nu = jnp.where(accept, 2.0, 2 * state["nu"])
+            accept, new_mu, new_nu = nielsen_update(mu, state["nu"], loss, r_new @ r_new,
+                                                    predicted)
             converged = jnp.max(jnp.abs(g)) <= self.gtol
             reason = jnp.select([converged, new_mu > self.max_damping], [1, 2], 0)
             new_state = {

@@ -27,6 +27,7 @@ class Helmholtz2D(BoxProblem):
     k: float = option(1.0, "wavenumber")
     bc_weight: float = positive("weight of the boundary term", 1.0)
 
+    linear = True  # the residuals are affine in u
     lower = (-1.0, -1.0)
     upper = (1.0, 1.0)
 

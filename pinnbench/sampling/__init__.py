@@ -1,3 +1,3 @@
 """Collocation-point samplers. Importing this package registers them."""
 
-from pinnbench.sampling import curriculum, glf, quasi, region, residual, uniform  # noqa: F401
+from pinnbench.sampling import aas, curriculum, glf, quasi, region, residual, uniform  # noqa: F401

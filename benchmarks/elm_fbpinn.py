@@ -1,0 +1,119 @@
+"""ELM-FBPINN against an FBPINN trained with Adam and a finite-difference solve, on
+poisson_multiscale (n = 2) in float64.
+
+(a) ELM-FBPINN: 8 x 8 subdomains, Legendre basis of degree <= 6 (28 functions each), one linear
+    least-squares solve (LSQR, block-Jacobi) on 6400 Sobol interior + 640 boundary points: solve
+    time (the run's train_s), compile time, relative L2 error, the system's size and iterations.
+(b) The same problem as an FBPINN (8 x 8 subdomains, one hidden layer of 16 tanh units) trained
+    with Adam (lr 1e-2) for ``--adam-s`` seconds of training: its error over time.
+(c) Second-order finite differences (5-point Laplacian, scipy sparse direct solve) on grids of
+    growing size, until the error on the evaluation grid falls below the ELM-FBPINN's: the time of
+    that solve (assembly included).
+
+    .venv/bin/python benchmarks/elm_fbpinn.py [--adam-s 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from common import OUT_DIR
+from scipy.interpolate import RegularGridInterpolator
+
+import pinnbench.plugins  # noqa: F401
+from pinnbench.engine.train import train
+from pinnbench.problems.classic import PoissonMultiscale
+from pinnbench.spec import RunSpec
+from pinnbench.suite import _Checker
+
+N_SCALES = 2
+
+
+def spec(model: dict, optimizer: dict, budget: dict, n_interior: int = 6400) -> RunSpec:
+    c = _Checker("elm_fbpinn_bench")
+    method = {
+        "model": c.component("model", model, "m"),
+        "optimizer": c.component("optimizer", optimizer, "o"),
+        "sampler": c.component("sampler", {"type": "sobol", "n_interior": n_interior,
+                                           "n_boundary": n_interior // 10}, "s"),
+        "loss": {"type": "plain"},
+        "weights": {},
+    }
+    problem = c.component("problem", {"type": "poisson_multiscale", "n": N_SCALES}, "p")
+    return RunSpec("elm_fbpinn_bench", "poisson_multiscale", problem, model["type"], method, 0, 0,
+                   "float64", budget)
+
+
+def finite_differences(m: int) -> tuple[float, float]:
+    """Solve on m x m interior nodes; (seconds, relative L2 error on the evaluation grid)."""
+    problem = PoissonMultiscale(n=N_SCALES)
+    t = time.perf_counter()
+    h = 1.0 / (m + 1)
+    axis = np.linspace(h, 1 - h, m)
+    xx, yy = np.meshgrid(axis, axis, indexing="ij")
+    f = problem.source(np.stack([xx.ravel(), yy.ravel()], axis=1), np)
+    lap1 = sp.diags([1.0, -2.0, 1.0], [-1, 0, 1], shape=(m, m)) / h**2
+    eye = sp.identity(m)
+    lap = (sp.kron(lap1, eye) + sp.kron(eye, lap1)).tocsc()
+    u = spla.spsolve(lap, f).reshape(m, m)
+    seconds = time.perf_counter() - t
+    full = np.zeros((m + 2, m + 2))
+    full[1:-1, 1:-1] = u
+    grid = np.linspace(0.0, 1.0, m + 2)
+    x = problem.eval_points()
+    pred = RegularGridInterpolator((grid, grid), full, method="cubic")(x)
+    ref = problem.reference(x)[:, 0]
+    return seconds, float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--adam-s", type=float, default=120.0, help="Adam training seconds (120)")
+    args = p.parse_args()
+
+    elm = train(spec({"type": "elm_fbpinn", "subdomains": 8, "basis": "polynomial",
+                      "degree": 6},
+                     {"type": "lstsq", "solver": "lsqr", "tol": 1e-10},
+                     {"steps": 1, "eval_every": 1})).row
+    print(f"(a) ELM-FBPINN: rel L2 {elm['rel_l2']:.2e}, solve {elm['train_s']:.2f} s (compile "
+          f"{elm['compile_s']:.1f} s); {elm['opt_rows']} x {elm['opt_cols']}, nnz "
+          f"{elm['opt_nnz']}, LSQR {elm['opt_iterations']} iterations, condition estimate "
+          f"{elm['opt_cond']:.3g}", flush=True)
+
+    adam = train(spec({"type": "fbpinn", "subdomains": 8, "width": 16, "depth": 1},
+                      {"type": "adam", "lr": 1e-2},
+                      {"steps": 10**7, "time_s": args.adam_s, "eval_every": 500}))
+    curve = [(h["train_s"], h["rel_l2"]) for h in adam.history]
+    best = min(e for _, e in curve)
+    reached = next((t for t, e in curve if e <= elm["rel_l2"]), None)
+    print(f"(b) FBPINN + Adam: rel L2 {adam.row['rel_l2']:.2e} after {adam.row['steps']} steps "
+          f"/ {adam.row['train_s']:.0f} s (best {best:.2e}); ELM-FBPINN's error "
+          + (f"reached after {reached:.1f} s" if reached is not None else "not reached"),
+          flush=True)
+
+    fd = []
+    for m in (31, 63, 127, 255, 511, 1023):
+        seconds, err = finite_differences(m)
+        fd.append({"m": m, "seconds": seconds, "rel_l2": err})
+        print(f"(c) finite differences {m} x {m}: rel L2 {err:.2e} in {seconds:.3f} s",
+              flush=True)
+        if err <= elm["rel_l2"]:
+            break
+
+    OUT_DIR.mkdir(exist_ok=True)
+    (OUT_DIR / "elm_fbpinn.json").write_text(json.dumps({
+        "elm": {k: v for k, v in elm.items() if isinstance(v, int | float | str)},
+        "adam_curve": curve, "finite_differences": fd, "load": os.getloadavg(),
+        "fd_order_check": math.log2(fd[-2]["rel_l2"] / fd[-1]["rel_l2"]) if len(fd) > 1 else None,
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()

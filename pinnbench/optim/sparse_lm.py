@@ -1,0 +1,376 @@
+"""Levenberg-Marquardt for the balls model with a block-sparse Jacobian, and the AAS ascent.
+
+The residual row of a point depends on expert j's parameters only when the point lies in ball j,
+so the Jacobian is stored as M blocks J_j of (rows of ball j's points) x (expert j's parameters),
+with the global row index of each block row. J^T J has a nonzero (j, k) block only where balls j
+and k share points; it is never formed. The damped normal equations
+(J^T J + mu I) delta = -J^T r are solved by preconditioned CG whose matvec goes through the blocks
+(J v scatters each J_j v_j into the rows, J^T y gathers them back), with a block-Jacobi
+preconditioner (J_j^T J_j + mu I, factorised per ball) or its diagonal.
+
+Each block row is a per-point reverse-mode Jacobian with respect to one expert's parameters: at
+point x_i, u = rest_i + lambda_j(x_i) U_j(x_i; theta_j), where rest_i (value, gradient, Hessian
+diagonal of every other ball's term) is fixed and read off the batched forward pass, so a block
+costs one expert evaluation per point. A constraint that reads the field away from its own point
+(a pressure gauge, a periodic boundary: ``field_at``) is detected while tracing; its rows are
+then built through the whole model, one row per point in every block.
+
+Centres, radii and density weights are not part of the LM system: with ``aas_lr > 0`` they take
+one gradient-ascent step after every LM step (adversarial adaptive sampling), on
+log E_p[|r|^2] with p proportional to the balls' density, estimated by self-normalised
+importance weights over the current interior points (the current density standing for the one
+they were drawn from). Its gradient, sum_i (|r_i|^2 / sum |r|^2 - 1/N) grad log p(x_i), does
+not depend on the residual's scale. The rate decays as aas_lr * aas_decay^step. With
+``aas_lr = 0`` the balls stay where k-means put them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+
+from pinnbench.derivatives import Field, Jet
+from pinnbench.models.balls import Balls, combine, total
+from pinnbench.objective import Objective
+from pinnbench.optim.base import work
+from pinnbench.optim.lm import STOP_REASONS, nielsen_update
+from pinnbench.registry import non_negative, optimizers, option, positive
+
+PRECONDITIONERS = ("block_jacobi", "jacobi", "none")
+SOLVERS = ("cg", "cholesky")
+GEOMETRY = ("centres", "log_radii", "log_weights")
+
+
+class Blocks(NamedTuple):
+    """The stacked residual vector and its Jacobian as per-ball blocks."""
+
+    r: jax.Array         # (R,) sqrt(w_k / N_k) r_k, rows point by point
+    J: jax.Array         # (M, B, P): block rows x expert parameters (padding rows are zero)
+    rows: jax.Array      # (M, B): global row of each block row
+    interior: jax.Array  # (N_interior,) unweighted |r|^2 per interior point (AAS)
+    dropped: jax.Array   # members beyond a ball's capacity, worst ball (0: exact)
+
+
+class _BallView:
+    """Expert j at one point, seen as a model of theta_j: everything else is a fixed ``rest``."""
+
+    def __init__(self, expert, unravel, x, gate, rest, seen):
+        self.expert, self.unravel, self.x, self.gate, self.rest = expert, unravel, x, gate, rest
+        self.seen = seen
+
+    def jet(self, theta, x, mode):
+        if x is not self.x:  # the residual reads the field at other points
+            self.seen["foreign"] = True
+        e = self.expert.jet(self.unravel(theta), self.x, "diag")
+        lam, dlam, d2lam = self.gate
+        c = combine(e, lam[None], dlam[None], d2lam[None])
+        value, grad, diag = (a + b for a, b in zip(self.rest, c, strict=True))
+        return Jet(value, grad, jnp.sum(diag, axis=1) if mode == "laplacian" else diag)
+
+    def apply(self, theta, x):
+        return self.jet(theta, x, "diag").value
+
+
+def block_system(objective: Objective, params: dict[str, Any]) -> Blocks:
+    """Residual vector and block Jacobian of ``objective`` for the balls model at ``params``."""
+    model: Balls = objective.model
+    experts = params["experts"]
+    unravel = ravel_pytree(jax.tree.map(lambda a: a[0], experts))[1]
+    flat = jax.vmap(lambda t: ravel_pytree(t)[0])(experts)  # (M, P)
+    m_balls = flat.shape[0]
+    regions: dict[str, Any] = {}
+    values, blocks, rows, dropped = [], [], [], []
+    interior = None
+    offset = 0
+    for c in objective.problem.constraints():
+        x = objective.points[c.region]
+        n, d = x.shape
+        if c.region not in regions:
+            layout, contrib = model.contributions(params, x)
+            regions[c.region] = (layout, contrib, total(layout.idx, contrib, n, "diag"))
+            dropped.append(jnp.max(jnp.maximum(layout.count - layout.idx.shape[1], 0)))
+        layout, contrib, tot = regions[c.region]
+        seen = {"foreign": False}
+
+        def point(theta, xp, gate, rest, c=c, seen=seen):
+            view = _BallView(model.expert, unravel, xp[None], gate, rest, seen)
+            return jnp.ravel(c.residual(Field(view, theta, view.x)))
+
+        xs = x[layout.idx]
+        rest = tuple(a[layout.idx] - b for a, b in zip(tot, contrib, strict=True))
+        gate = (layout.lam, layout.grad, layout.diag)
+        per_ball = jax.vmap(jax.jacrev(point), (None, 0, 0, 0))
+        J = jax.vmap(per_ball)(flat, xs, gate, rest)  # (M, C, k, P)
+        if seen["foreign"]:
+            r, J, idx, mask = _through_model(objective, c, params, unravel, flat)
+        else:
+            r = jnp.ravel(c.residual(Field(model, params, x)))
+            idx, mask = layout.idx, layout.mask
+        k = J.shape[2]
+        scale = jnp.sqrt(objective.weight(c.name) / r.shape[0])
+        values.append(scale * r)
+        J = J * (scale * mask)[..., None, None]
+        blocks.append(J.reshape(m_balls, -1, J.shape[-1]))
+        rows.append((offset + idx[..., None] * k + jnp.arange(k)).reshape(m_balls, -1))
+        offset += r.shape[0]
+        if c.region == "interior":
+            sq = jnp.sum(r.reshape(n, -1) ** 2, axis=1)
+            interior = sq if interior is None else interior + sq
+    if interior is None:
+        interior = jnp.zeros((0,), flat.dtype)
+    return Blocks(jnp.concatenate(values), jnp.concatenate(blocks, axis=1),
+                  jnp.concatenate(rows, axis=1), interior, jnp.max(jnp.stack(dropped)))
+
+
+def _through_model(objective, c, params, unravel, flat):
+    """Rows of a constraint that is not local to its point: every point in every block, each
+    row through the whole model with expert j's parameters varied."""
+    x = objective.points[c.region]
+
+    def point(theta, j, xp):
+        experts = jax.tree.map(lambda a, t: a.at[j].set(t), params["experts"], unravel(theta))
+        field = Field(objective.model, {**params, "experts": experts}, xp[None])
+        return jnp.ravel(c.residual(field))
+
+    r = jnp.ravel(jax.vmap(point, (None, None, 0))(flat[0], 0, x))
+    per_ball = jax.vmap(jax.jacrev(point), (None, None, 0))
+    m = flat.shape[0]
+    J = jax.vmap(per_ball, (0, 0, None))(flat, jnp.arange(m), x)
+    idx = jnp.broadcast_to(jnp.arange(x.shape[0]), (m, x.shape[0]))
+    return r, J, idx, jnp.ones(idx.shape, bool)
+
+
+# ---- the block operator -------------------------------------------------------------------------
+def jvp_blocks(J: jax.Array, rows: jax.Array, v: jax.Array, n_rows: int) -> jax.Array:
+    """J v for v of shape (M, P): each block's rows scattered into the residual vector."""
+    out = jnp.zeros((n_rows,), J.dtype)
+    return out.at[rows.ravel()].add(jnp.einsum("mbp,mp->mb", J, v).ravel())
+
+
+def vjp_blocks(J: jax.Array, rows: jax.Array, y: jax.Array) -> jax.Array:
+    """J^T y, (M, P)."""
+    return jnp.einsum("mbp,mb->mp", J, y[rows])
+
+
+def pcg(matvec, b: jax.Array, precondition, tol: float, maxiter: int
+        ) -> tuple[jax.Array, jax.Array]:
+    """Preconditioned conjugate gradients from 0 until ||r|| <= tol ||b||; (x, iterations)."""
+    def dot(a, c):
+        return jnp.sum(a * c)
+
+    z = precondition(b)
+    init = (jnp.zeros_like(b), b, z, z, dot(b, z), jnp.asarray(0, jnp.int32))
+    stop = (tol**2) * dot(b, b)
+
+    def cond(s):
+        return (s[5] < maxiter) & (dot(s[1], s[1]) > stop)
+
+    def body(s):
+        x, r, p, _, rz, k = s
+        ap = matvec(p)
+        alpha = rz / dot(p, ap)
+        x, r = x + alpha * p, r - alpha * ap
+        z = precondition(r)
+        rz_new = dot(r, z)
+        return x, r, z + (rz_new / rz) * p, z, rz_new, k + 1
+
+    out = jax.lax.while_loop(cond, body, init)
+    return out[0], out[5]
+
+
+def block_preconditioner(J: jax.Array, mu: jax.Array, kind: str):
+    if kind == "none":
+        return lambda v: v
+    if kind == "jacobi":
+        diag = jnp.sum(J * J, axis=1) + mu
+        return lambda v: v / diag
+    eye = jnp.eye(J.shape[2], dtype=J.dtype)
+    factors = jax.vmap(lambda a: jax.scipy.linalg.cho_factor(a.T @ a + mu * eye)[0])(J)
+
+    def solve(v):
+        return jax.vmap(lambda f, w: jax.scipy.linalg.cho_solve((f, False), w))(factors, v)
+
+    return solve
+
+
+def normal_matrix(J: jax.Array, rows: jax.Array, n_rows: int) -> jax.Array:
+    """J^T J assembled from the blocks, (M P, M P): block (j, k) is J_j^T J_k over the rows the
+    two balls share. Each ball's block rows are gathered at ball j's rows through a row -> block
+    position map (a row ball k does not hold maps to an appended zero row), one ball j at a time,
+    so the work is M^2 x rows-per-block x P^2 and the extra memory M x rows-per-block x P."""
+    m, b, p = J.shape
+    pos = jnp.full((m, n_rows), b, jnp.int32)
+    pos = jax.vmap(lambda q, r: q.at[r].set(jnp.arange(b, dtype=jnp.int32)))(pos, rows)
+    padded = jnp.concatenate([J, jnp.zeros((m, 1, p), J.dtype)], axis=1)
+    balls = jnp.arange(m)
+
+    def row_of_blocks(j):
+        aligned = padded[balls[:, None], pos[:, rows[j]]]  # (M, B, P): ball k at j's rows
+        return jnp.einsum("bp,kbq->pkq", J[j], aligned)
+
+    return jax.lax.map(row_of_blocks, balls).reshape(m * p, m * p)
+
+
+def solve_direct(blocks: Blocks, mu: jax.Array) -> jax.Array:
+    """delta = -(J^T J + mu I)^{-1} J^T r exactly, by Cholesky of the assembled normal matrix."""
+    J, rows, r = blocks.J, blocks.rows, blocks.r
+    m, _, p = J.shape
+    A = normal_matrix(J, rows, r.shape[0])
+    A = A + mu * jnp.eye(m * p, dtype=A.dtype)
+    g = vjp_blocks(J, rows, r).reshape(-1)
+    return jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(A), -g).reshape(m, p)
+
+
+def solve_damped(blocks: Blocks, mu: jax.Array, preconditioner: str, tol: float,
+                 maxiter: int) -> tuple[jax.Array, jax.Array]:
+    """delta = -(J^T J + mu I)^{-1} J^T r by block-preconditioned CG; (delta (M, P), iters)."""
+    J, rows, r = blocks.J, blocks.rows, blocks.r
+
+    def matvec(v):
+        return vjp_blocks(J, rows, jvp_blocks(J, rows, v, r.shape[0])) + mu * v
+
+    g = vjp_blocks(J, rows, r)
+    return pcg(matvec, -g, block_preconditioner(J, mu, preconditioner), tol, maxiter)
+
+
+# ---- AAS ascent ---------------------------------------------------------------------------------
+def ascent_direction(model: Balls, params: dict[str, Any], x: jax.Array,
+                     sq: jax.Array) -> dict[str, jax.Array]:
+    """Gradient of log E_p[|r|^2] over the ball geometry, self-normalised over the points x."""
+    a = sq / jnp.maximum(jnp.sum(sq), jnp.finfo(sq.dtype).tiny) - 1.0 / sq.shape[0]
+
+    def objective(geometry):
+        return a @ jnp.log(model.density({**params, **geometry}, x))
+
+    return jax.grad(objective)({k: params[k] for k in GEOMETRY})
+
+
+@optimizers.register("lm_sparse")
+@dataclasses.dataclass(frozen=True)
+class SparseLM:
+    """Levenberg-Marquardt for the balls model with the Jacobian stored per ball.
+
+    Updates the experts' parameters; the damping is Nielsen's, as in ``lm`` (identity scaling,
+    initial mu = tau * max diag(J^T J)). The damped system is solved by CG with a block-Jacobi
+    (or Jacobi) preconditioner. With ``aas_lr > 0`` every step is followed by a gradient-ascent
+    step of the ball geometry on the residual (adversarial adaptive sampling); pair it with the
+    ``aas`` sampler, which draws the interior points from the balls' density.
+    """
+
+    tau: float = positive("initial damping relative to max diag(J^T J)", 1e-3)
+    gtol: float = non_negative("stop when ||J^T r||_inf is at most this", 0.0)
+    max_damping: float = positive("stop when the damping exceeds this", 1e16)
+    solver: str = option("cg", "damped normal equations: CG through the blocks, or Cholesky of "
+                         "J^T J assembled from them (exact; (M P)^2 memory)",
+                         check=lambda v: v in SOLVERS, expect=f"one of {list(SOLVERS)}")
+    preconditioner: str = option("block_jacobi", "CG preconditioner",
+                                 check=lambda v: v in PRECONDITIONERS,
+                                 expect=f"one of {list(PRECONDITIONERS)}")
+    cg_tol: float = positive("CG stops at this residual relative to ||J^T r||", 1e-10)
+    cg_maxiter: int = positive("CG iterations per step at most", 200)
+    aas_lr: float = non_negative("ascent rate of centres / radii / weights (0: fixed balls)", 0.0)
+    aas_decay: float = option(0.999, "per-step factor of the ascent rate",
+                              check=lambda v: 0 < v <= 1, expect="in (0, 1]")
+
+    def incompatibility(self, parts: dict[str, Any]) -> str | None:
+        model = parts.get("model")
+        if model is not None and not isinstance(model, Balls):
+            name = getattr(type(model), "registered_name", type(model).__name__)
+            return f"lm_sparse stores the Jacobian per ball and needs the balls model; got {name}"
+        problem = parts.get("problem")
+        if problem is not None:
+            dense = [c.name for c in problem.constraints() if not c.pointwise]
+            if dense:
+                return f"lm_sparse needs pointwise constraints; not pointwise: {', '.join(dense)}"
+        return None
+
+    def init(self, params: Any) -> dict[str, Any]:
+        dtype = params["centres"].dtype
+        return {
+            "mu": jnp.asarray(-1.0, dtype),
+            "nu": jnp.asarray(2.0, dtype),
+            "accepted": jnp.asarray(0, jnp.int32),
+            "rejected": jnp.asarray(0, jnp.int32),
+            "cg_iterations": jnp.asarray(0, jnp.int32),
+            "dropped": jnp.asarray(0, jnp.int32),
+            "reason": jnp.asarray(0, jnp.int32),
+            "done": jnp.asarray(False),
+            "last_loss": jnp.asarray(jnp.inf, dtype),
+        }
+
+    def lm_step(self, params, state, objective: Objective):
+        """One trial LM step on the experts: (params, state, loss, blocks, cg iterations)."""
+        b = block_system(objective, params)
+        experts = params["experts"]
+        unravel = ravel_pytree(jax.tree.map(lambda a: a[0], experts))[1]
+        flat = jax.vmap(lambda t: ravel_pytree(t)[0])(experts)
+        loss = b.r @ b.r
+        g = vjp_blocks(b.J, b.rows, b.r)
+        first = self.tau * jnp.max(jnp.sum(b.J * b.J, axis=1))
+        mu = jnp.where(state["mu"] < 0, first, state["mu"])
+        if self.solver == "cholesky":
+            delta, iters = solve_direct(b, mu), jnp.asarray(0, jnp.int32)
+        else:
+            delta, iters = solve_damped(b, mu, self.preconditioner, self.cg_tol,
+                                        self.cg_maxiter)
+        trial = {**params, "experts": jax.vmap(unravel)(flat + delta)}
+        r_new = objective.residual_vector(trial)
+        jd = jvp_blocks(b.J, b.rows, delta, b.r.shape[0])
+        predicted = -(2 * jnp.sum(g * delta) + jd @ jd)
+        accept, new_mu, new_nu = nielsen_update(mu, state["nu"], loss, r_new @ r_new, predicted)
+        converged = jnp.max(jnp.abs(g)) <= self.gtol
+        reason = jnp.select([converged, new_mu > self.max_damping], [1, 2], 0)
+        new_state = {
+            "mu": new_mu.astype(mu.dtype),
+            "nu": new_nu.astype(mu.dtype),
+            "accepted": state["accepted"] + accept.astype(jnp.int32),
+            "rejected": state["rejected"] + (~accept).astype(jnp.int32),
+            "cg_iterations": state["cg_iterations"] + iters,
+            "dropped": jnp.maximum(state["dropped"], b.dropped.astype(jnp.int32)),
+            "reason": reason.astype(jnp.int32),
+            "done": reason > 0,
+            "last_loss": jnp.where(accept, r_new @ r_new, loss).astype(loss.dtype),
+        }
+        take = accept & ~converged
+        params = jax.tree.map(lambda new, old: jnp.where(take, new, old), trial, params)
+        return params, new_state, loss, b, iters
+
+    def step(self, params, state, objective: Objective, step):
+        def iterate(operand):
+            params, state = operand
+            params, state, loss, b, iters = self.lm_step(params, state, objective)
+            if self.aas_lr > 0 and "interior" in objective.points:
+                lr = self.aas_lr * self.aas_decay ** step.astype(loss.dtype)
+                up = ascent_direction(objective.model, params, objective.points["interior"],
+                                      b.interior)
+                moved = {k: params[k] + lr * up[k] for k in GEOMETRY}
+                params = objective.model.project({**params, **moved})
+            return params, state, loss, iters
+
+        def finished(operand):
+            params, state = operand
+            return params, state, state["last_loss"], jnp.asarray(0, jnp.int32)
+
+        was_done = state["done"]
+        params, state, loss, iters = jax.lax.cond(was_done, finished, iterate, (params, state))
+        ran = (~was_done).astype(jnp.int32)
+        info = {"loss": loss, "done": state["done"], "damping": state["mu"],
+                "cg_iterations": iters,
+                "work": work(jacobian=ran, loss=ran, hvp=iters)}
+        return params, state, info
+
+    def summary(self, state: dict[str, Any]) -> dict[str, Any]:
+        steps = int(state["accepted"]) + int(state["rejected"])
+        return {
+            "stop_reason": STOP_REASONS[int(state["reason"])],
+            "accepted": int(state["accepted"]),
+            "rejected": int(state["rejected"]),
+            "damping": float(state["mu"]),
+            "cg_iterations": int(state["cg_iterations"]),
+            "cg_per_step": int(state["cg_iterations"]) / max(steps, 1),
+            "dropped": int(state["dropped"]),
+        }

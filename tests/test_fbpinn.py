@@ -1,0 +1,100 @@
+"""FBPINN: decomposition and pair tables against all-pairs references, jets against autodiff."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pinnbench.models.decomposition import Decomposition
+from pinnbench.models.fbpinn import FBPINN
+
+
+def points(d, n=41, seed=2):
+    x = jax.random.uniform(jax.random.PRNGKey(seed), (n, d), jnp.float64)
+    corners = jnp.asarray(np.array(np.meshgrid(*[[0.0, 1.0]] * d)).reshape(d, -1).T)
+    return jnp.concatenate([x, corners])  # the box's corners are covered too
+
+
+@pytest.mark.parametrize("d,subdomains,levels,overlap", [
+    (1, 7, 1, 1.9), (2, 5, 2, 2.5), (3, 3, 2, 1.9)])
+def test_pair_table_matches_dense_windows(d, subdomains, levels, overlap):
+    dom = Decomposition.build((0.0,) * d, (1.0,) * d, subdomains, levels, overlap)
+    x = points(d)
+    win = dom.windows(x)
+    dense = np.asarray(dom.dense_windows(x))
+    scattered = np.zeros_like(dense)
+    np.add.at(scattered, (np.arange(x.shape[0])[:, None], np.asarray(win.ids)),
+              np.asarray(win.value))
+    np.testing.assert_allclose(scattered, dense, atol=1e-14)
+    # Partition of unity on every level; at most ceil(overlap) subdomains per axis and level.
+    np.testing.assert_allclose(dense.sum(axis=1), levels, atol=1e-13)
+    per_level = [min(n, int(np.ceil(overlap))) if n > 1 else 1 for n in
+                 [max(1, int(np.ceil(subdomains / 2**k))) for k in range(levels)]]
+    assert win.ids.shape[1] == sum(m**d for m in per_level)
+    assert win.ids.shape[1] < dom.size or dom.size <= 3
+
+
+def test_multilevel_counts_halve_to_one():
+    dom = Decomposition.build((0.0, 0.0), (1.0, 1.0), 64, 7, 1.9)
+    assert [lv.counts[0] for lv in dom.levels] == [1, 2, 4, 8, 16, 32, 64]
+    assert dom.size == 5461  # the ELM-FBPINN multi-scale Laplace decomposition
+
+
+def reference_derivatives(model, params, x):
+    def f(xi):
+        return model.dense_apply(params, xi[None])[0]
+
+    grad = jnp.moveaxis(jax.vmap(jax.jacfwd(f))(x), 1, 2)  # (N, d, m)
+    hess = jax.vmap(jax.hessian(f))(x)  # (N, m, d, d)
+    diag = jnp.moveaxis(jnp.diagonal(hess, axis1=2, axis2=3), 1, 2)  # (N, d, m)
+    return model.dense_apply(params, x), grad, diag
+
+
+@pytest.mark.parametrize("d,subdomains,levels,depth,chunk,window", [
+    (1, 6, 1, 2, 64, "cosine2"), (2, 4, 3, 1, 50, "bump3")])
+def test_jet_matches_autodiff_of_dense_reference(d, subdomains, levels, depth, chunk, window):
+    model = FBPINN(subdomains=subdomains, levels=levels, width=8, depth=depth, chunk=chunk,
+                   window=window, output_scale=0.7).bind((0.0,) * d, (1.0,) * d)
+    params = model.init(jax.random.PRNGKey(0), d, 2, jnp.float64)
+    # Non-zero biases so that every term of the jet is exercised.
+    params = jax.tree.map(lambda a: a + 0.1 * jax.random.normal(jax.random.PRNGKey(1), a.shape),
+                          params)
+    x = points(d)
+    value, grad, diag = reference_derivatives(model, params, x)
+    np.testing.assert_allclose(model.apply(params, x), value, atol=1e-12)
+    scale = 1 + float(jnp.max(jnp.abs(diag)))
+    for mode in ("laplacian", "diag"):
+        jet = model.jet(params, x, mode)
+        np.testing.assert_allclose(jet.value, value, atol=1e-12)
+        np.testing.assert_allclose(jet.grad, grad, atol=1e-10)
+        second = diag.sum(axis=1) if mode == "laplacian" else diag
+        np.testing.assert_allclose(jet.second / scale, second / scale, atol=1e-10)
+
+
+def test_chunked_gradient_equals_unchunked():
+    base = FBPINN(subdomains=4, levels=2, width=4, depth=2)
+    x = points(2, n=29)
+    grads = []
+    for chunk in (40, 10**6):  # 40 pairs: many chunks (lax.map under checkpoint); one chunk
+        model = base.__class__(**{**base.__dict__, "chunk": chunk}).bind((0.0, 0.0), (1.0, 1.0))
+        params = model.init(jax.random.PRNGKey(0), 2, 1, jnp.float64)
+
+        def loss(p, model=model):
+            return jnp.sum(model.jet(p, x, "laplacian").second ** 2)
+
+        grads.append(jax.grad(loss)(params))
+    for a, b in zip(jax.tree.leaves(grads[0]), jax.tree.leaves(grads[1]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_fbpinn_trains_poisson1d(spec_factory):
+    from pinnbench.engine.train import train
+
+    spec = spec_factory(problem={"type": "poisson1d", "k": 2},
+                        model={"type": "fbpinn", "subdomains": 4, "width": 8},
+                        optimizer={"type": "lbfgs"},
+                        sampler={"type": "uniform", "n_interior": 200, "n_boundary": 20},
+                        steps=1000, eval_every=1000)
+    row = train(spec).row
+    assert row["status"] == "ok"
+    assert row["rel_l2"] < 1e-2  # measured 7.1e-3 (an MLP 2x16 on the same budget: 3.7e-3)
