@@ -30,8 +30,10 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
-	$(BIN)/pinnbench run suites/ci.toml --out results/ci
+	$(BIN)/pinnbench run suites/ci.toml --out results/ci --jobs 2
 	$(BIN)/pinnbench check results/ci --baseline results/baseline/ci.parquet
+	$(BIN)/pinnbench run suites/ci_second_order.toml --out results/ci_second_order --jobs 2
+	$(BIN)/pinnbench check results/ci_second_order --baseline results/baseline/ci_second_order.parquet
 
 # Side-by-side performance measurements (see BENCHMARKS.md).
 bench: $(VENV)/.installed-bench
@@ -40,4 +42,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/elm_fbpinn.py
 
 clean:
-	rm -rf $(VENV) results/ci results/helmholtz
+	rm -rf $(VENV) results/ci results/ci_second_order results/helmholtz
