@@ -57,6 +57,8 @@ def evaluate_run(results_dir: str | Path, run_row: dict, resolution: int = 128,
     import jax
     import jax.numpy as jnp
 
+    import pinnbench.plugins  # noqa: F401 - the spec names registered components
+
     spec = RunSpec.from_json(run_row["spec_json"])
     if spec.precision == "float64":
         jax.config.update("jax_enable_x64", True)

@@ -79,3 +79,17 @@ def test_history_keeps_array_snapshots(tmp_path, monkeypatch):
     assert len(cells) == 2 and all(len(c) == 1 for c in cells)
     assert cells.iloc[0][0] != cells.iloc[1][0]
     assert "model.bias" not in row.index
+
+
+def test_field_command_in_a_fresh_interpreter(tmp_path):
+    # The plot command must register the components a spec names by itself (no test fixtures).
+    import subprocess
+    import sys
+
+    record(tmp_path, {"type": "poisson1d"}, steps=10)
+    out = tmp_path / "f.png"
+    proc = subprocess.run([sys.executable, "-m", "pinnbench", "plot", str(tmp_path / "res"),
+                           "--kind", "field", "--out", str(out)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert out.stat().st_size > 10_000
