@@ -232,6 +232,19 @@ def field_maps(fields: Sequence[tuple[str, object]]) -> Figure:
     return fig
 
 
+def _axis_names(run: pd.Series) -> list[str]:
+    """The problem's axis names (x, y / x, t, ...) from the run's spec, else x1, x2."""
+    try:
+        import pinnbench.plugins  # noqa: F401 - the spec names registered components
+        from pinnbench.fields import axis_names
+        from pinnbench.spec import RunSpec
+
+        names = axis_names(RunSpec.from_json(run["spec_json"]).build("problem"))
+    except (KeyError, TypeError, ValueError):
+        names = []
+    return names if len(names) >= 2 else ["x1", "x2"]
+
+
 def ball_centres(runs: pd.DataFrame, history: pd.DataFrame) -> Figure:
     """PINN Balls runs (history columns ``model.centres``, ``model.radii``): the path of every
     centre over training (first two coordinates), the first position as a dot and the final ball
@@ -266,8 +279,9 @@ def ball_centres(runs: pd.DataFrame, history: pd.DataFrame) -> Figure:
         ax.set_title(f"{r['problem']} / {r['method']} / seed {r['seed']}\n"
                      f"{len(radii)} balls, steps 0-{int(h['step'].iloc[-1])}", fontsize="medium")
         ax.set_aspect("equal", adjustable="datalim")
-        ax.set_xlabel("x1")
-        ax.set_ylabel("x2")
+        names = _axis_names(r)
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
     fig.suptitle("ball centres over training (dot: start; circle: final ball)")
     return fig
 
