@@ -172,12 +172,10 @@ def test_jobs_killed_or_preempted_mid_run_become_rows_and_requeued_jobs_resume(t
                                                                               spec_factory):
     doomed = spec_factory(problem=POISSON, model=SMALL, sampler=FEW, steps=10**8,
                           eval_every=2000, seed=0)
-    resumable = spec_factory(problem=POISSON, model=SMALL, sampler=FEW, steps=60000,
+    resumable = spec_factory(problem=POISSON, model=SMALL, sampler=FEW, steps=200_000,
                              eval_every=2000, seed=1)
     out = tmp_path / "results"
     killed = submit_runs(ExecutorConfig(type="submitit_local"), [doomed], out).jobs[0]
-    preempted = submit_runs(ExecutorConfig(type="submitit_local", checkpoint=True),
-                            [resumable], out).jobs[0]
 
     # A worker killed inside its job (as the kernel's or SLURM's OOM killer would): the job
     # records it.
@@ -191,6 +189,9 @@ def test_jobs_killed_or_preempted_mid_run_become_rows_and_requeued_jobs_resume(t
     assert "killed by signal 9" in row["message"] and row["steps"] >= 2000
 
     # The scheduler's preemption warning: recorded, requeued, resumed from the checkpoint.
+    # Submitted only now, so that it cannot finish while the first job is being killed.
+    preempted = submit_runs(ExecutorConfig(type="submitit_local", checkpoint=True),
+                            [resumable], out).jobs[0]
     _until(lambda: _history_rows(out, resumable.run_id) >= 2)
     tasks = _descendants(preempted._process.pid, "submitit.core._submit")
     assert len(tasks) == 1
@@ -200,7 +201,7 @@ def test_jobs_killed_or_preempted_mid_run_become_rows_and_requeued_jobs_resume(t
     preempted.wait()
     history = load_history(out)
     steps = history.loc[history["run_id"] == resumable.run_id, "step"].tolist()
-    assert steps == list(range(0, 60001, 2000))  # resumed: nothing recorded twice
+    assert steps == list(range(0, 200_001, 2000))  # resumed: nothing recorded twice
 
     reference = tmp_path / "reference"
     assert execute(resumable, reference) == "ok"
