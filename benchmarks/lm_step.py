@@ -79,8 +79,8 @@ def main() -> None:
           f"{'jacobian ms':>12} {'LM step ms':>11}")
     for width, n in [(20, 1024), (20, 4096), (40, 1024), (40, 4096), (80, 1024), (80, 4096)]:
         trainer = Trainer(spec(width, n))
-        params, opt_state, sampler_state, _ = trainer.initial_state()
-        objective = trainer.objective(sampler_state["points"])
+        params, opt_state, sampler_state, _, loss_state = trainer.initial_state()
+        objective = trainer.objective(sampler_state["points"], loss_state)
         n_params = sum(x.size for x in jax.tree.leaves(params))
         n_rows = sum(x.shape[0] for x in sampler_state["points"].values())
         jac = jax.jit(objective.residual_jacobian)

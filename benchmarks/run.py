@@ -112,7 +112,7 @@ class PinnbenchSide:
         times."""
         jax = self.jax
         params = self.carry[0]
-        objective = self.trainer.objective(self.carry[2]["points"])
+        objective = self.trainer.objective(self.carry[2]["points"], self.carry[4])
         pieces = {
             "loss": (scanned(objective.loss, params, length), params),
             "loss_and_grad": (scanned(jax.value_and_grad(objective.loss), params, length), params),
