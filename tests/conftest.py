@@ -36,6 +36,25 @@ def make_spec(*, problem: dict[str, Any] | None = None, optimizer: dict[str, Any
     return RunSpec("test", prob["type"], prob, "method", method, seed, seed, precision, budget)
 
 
+def tiny_suite(seeds: tuple[int, ...] = (0, 1), steps: int = 10, eval_every: int = 10,
+               extra: str = "") -> str:
+    """A suite file of Adam on poisson1d with an 8x2 MLP: a few seconds a run, for tests of
+    the machinery around training (``extra`` appends methods or tables)."""
+    return f"""
+name = "tiny"
+seeds = {list(seeds)}
+[budget]
+steps = {steps}
+eval_every = {eval_every}
+[problems.poisson1d]
+[defaults]
+model = {{ type = "mlp", width = 8, depth = 2 }}
+sampler = {{ type = "uniform", n_interior = 32, n_boundary = 8 }}
+[methods.adam]
+optimizer = {{ type = "adam", lr = 1e-2 }}
+{extra}"""
+
+
 @pytest.fixture
 def spec_factory():
     return make_spec

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import tiny_suite
 from typer.testing import CliRunner
 
 from pinnbench.cli import app
@@ -18,19 +19,7 @@ from pinnbench.registry import samplers
 from pinnbench.results.store import UnreadableResultWarning, finished_ids, load_runs
 from pinnbench.sampling.uniform import Uniform
 
-SUITE = """
-name = "tiny"
-seeds = [0, 1]
-[budget]
-steps = 10
-eval_every = 10
-[problems.poisson1d]
-[defaults]
-model = { type = "mlp", width = 8, depth = 2 }
-sampler = { type = "uniform", n_interior = 32, n_boundary = 8 }
-[methods.adam]
-optimizer = { type = "adam", lr = 1e-2 }
-"""
+SUITE = tiny_suite()
 
 
 @pytest.fixture

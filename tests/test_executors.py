@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
+from conftest import tiny_suite
 from typer.testing import CliRunner
 
 from pinnbench.cli import app
@@ -22,19 +23,7 @@ from pinnbench.executors.submitit_jobs import submit_runs
 from pinnbench.results.store import load_history, load_runs
 from pinnbench.runner import execute, worker_env
 
-SUITE = """
-name = "tiny"
-seeds = [0, 1]
-[budget]
-steps = 10
-eval_every = 10
-[problems.poisson1d]
-[defaults]
-model = { type = "mlp", width = 8, depth = 2 }
-sampler = { type = "uniform", n_interior = 32, n_boundary = 8 }
-[methods.adam]
-optimizer = { type = "adam", lr = 1e-2 }
-[methods.lbfgs]
+SUITE = tiny_suite(extra="""[methods.lbfgs]
 optimizer = { type = "lbfgs" }
 [executor]
 partition = "cpu"
@@ -42,7 +31,7 @@ time = 30
 [executor.methods.lbfgs]
 gpus = 1
 time = 120
-"""
+""")
 POISSON = {"type": "poisson1d"}
 SMALL = {"type": "mlp", "width": 8, "depth": 2}
 FEW = {"type": "uniform", "n_interior": 32, "n_boundary": 8}

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
+from conftest import tiny_suite
 
 from pinnbench.results.store import (
     checkpoint_path,
@@ -25,19 +26,7 @@ from pinnbench.results.store import (
 )
 from pinnbench.runner import execute, execute_isolated, is_oom
 
-TINY = """
-name = "tiny"
-seeds = [0, 1, 2, 3]
-[budget]
-steps = 20
-eval_every = 10
-[problems.poisson1d]
-[defaults]
-model = { type = "mlp", width = 8, depth = 2 }
-sampler = { type = "uniform", n_interior = 32, n_boundary = 8 }
-[methods.adam]
-optimizer = { type = "adam", lr = 1e-2 }
-"""
+TINY = tiny_suite(seeds=(0, 1, 2, 3), steps=20)
 
 POISSON = {"type": "poisson1d"}
 SMALL = {"type": "mlp", "width": 8, "depth": 2}

@@ -26,8 +26,8 @@ import numpy as np
 
 from pinnbench.derivatives import Field, Jet, JetMode
 from pinnbench.models.base import ACTIVATIONS
-from pinnbench.models.decomposition import WINDOWS, Decomposition, chunked
-from pinnbench.models.fbpinn import check_overlap, pair_network, to_jet, windowed
+from pinnbench.models.decomposition import chunked
+from pinnbench.models.fbpinn import Decomposed, pair_network, to_jet, windowed
 from pinnbench.registry import models, option, positive
 
 BASES = ("random", "polynomial")
@@ -87,7 +87,7 @@ def multi_indices(d: int, degree: int) -> list[tuple[int, ...]]:
 
 @models.register("elm_fbpinn")
 @dataclasses.dataclass(frozen=True)
-class ELMFBPINN:
+class ELMFBPINN(Decomposed):
     """Extreme-learning-machine FBPINN: per subdomain, K fixed basis functions and trainable
     output weights, blended by the (multilevel) partition of unity of ``fbpinn``.
 
@@ -97,12 +97,6 @@ class ELMFBPINN:
     d), e.g. 6 for degree 2 in 2D), far better conditioned than random features.
     """
 
-    subdomains: int = positive("subdomains per axis on the finest level", 8)
-    levels: int = positive("levels (each coarser one halves the subdomains per axis)", 1)
-    overlap: float = option(1.9, "subdomain width over centre spacing (> 1)",
-                            check=check_overlap, expect="> 1")
-    window: str = option("cosine2", "window shape before normalisation",
-                         check=lambda v: v in WINDOWS, expect=f"one of {sorted(WINDOWS)}")
     basis: str = option("random", "basis functions per subdomain", check=lambda v: v in BASES,
                         expect=f"one of {list(BASES)}")
     width: int = positive("random basis: basis functions (units of the last hidden layer)", 16)
@@ -112,18 +106,6 @@ class ELMFBPINN:
     init_scale: float = positive("random basis: standard deviation of the fixed weights", 1.0)
     degree: int = option(2, "polynomial basis: total degree", check=lambda v: v >= 0,
                          expect=">= 0")
-    chunk: int = positive("most (point, subdomain) pairs evaluated at once", 16384)
-    domain: Decomposition | None = dataclasses.field(default=None, metadata={"internal": True})
-
-    def bind(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> ELMFBPINN:
-        return dataclasses.replace(self, domain=Decomposition.build(
-            lower, upper, self.subdomains, self.levels, self.overlap, self.window))
-
-    @property
-    def decomposition(self) -> Decomposition:
-        if self.domain is None:
-            raise ValueError("elm_fbpinn: bind(lower, upper) the model to a box first")
-        return self.domain
 
     def basis_size(self, in_dim: int) -> int:
         """K, basis functions per subdomain."""

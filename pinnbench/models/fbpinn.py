@@ -98,9 +98,34 @@ def check_overlap(v: float) -> bool:
     return v > 1.0
 
 
+@dataclasses.dataclass(frozen=True)
+class Decomposed:
+    """Options and binding shared by the models on a decomposition (fbpinn, elm_fbpinn)."""
+
+    subdomains: int = positive("subdomains per axis on the finest level", 8)
+    levels: int = positive("levels (each coarser one halves the subdomains per axis)", 1)
+    overlap: float = option(1.9, "subdomain width over centre spacing (> 1)",
+                            check=check_overlap, expect="> 1")
+    window: str = option("cosine2", "window shape before normalisation",
+                         check=lambda v: v in WINDOWS, expect=f"one of {sorted(WINDOWS)}")
+    chunk: int = positive("most (point, subdomain) pairs evaluated at once", 16384)
+    domain: Decomposition | None = dataclasses.field(default=None, metadata={"internal": True})
+
+    def bind(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> Decomposed:
+        return dataclasses.replace(self, domain=Decomposition.build(
+            lower, upper, self.subdomains, self.levels, self.overlap, self.window))
+
+    @property
+    def decomposition(self) -> Decomposition:
+        if self.domain is None:
+            raise ValueError(f"{type(self).registered_name}: bind(lower, upper) the model to a "
+                             "box first")
+        return self.domain
+
+
 @models.register("fbpinn")
 @dataclasses.dataclass(frozen=True)
-class FBPINN:
+class FBPINN(Decomposed):
     """Finite-basis PINN: one MLP per overlapping subdomain, on one or several levels.
 
     The finest level has ``subdomains`` subdomains per axis; each of the ``levels`` - 1 coarser
@@ -109,29 +134,11 @@ class FBPINN:
     subdomain mapped to [-1, 1]^d and its output is multiplied by ``output_scale``.
     """
 
-    subdomains: int = positive("subdomains per axis on the finest level", 8)
-    levels: int = positive("levels (each coarser one halves the subdomains per axis)", 1)
-    overlap: float = option(1.9, "subdomain width over centre spacing (> 1)",
-                            check=check_overlap, expect="> 1")
-    window: str = option("cosine2", "window shape before normalisation",
-                         check=lambda v: v in WINDOWS, expect=f"one of {sorted(WINDOWS)}")
     width: int = positive("hidden units per layer of each subdomain network", 16)
     depth: int = positive("hidden layers of each subdomain network", 1)
     activation: str = option("tanh", "hidden activation", check=lambda v: v in ACTIVATIONS,
                              expect=f"one of {sorted(ACTIVATIONS)}")
     output_scale: float = positive("each subdomain network's output is multiplied by this", 1.0)
-    chunk: int = positive("most (point, subdomain) pairs evaluated at once", 16384)
-    domain: Decomposition | None = dataclasses.field(default=None, metadata={"internal": True})
-
-    def bind(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> FBPINN:
-        return dataclasses.replace(self, domain=Decomposition.build(
-            lower, upper, self.subdomains, self.levels, self.overlap, self.window))
-
-    @property
-    def decomposition(self) -> Decomposition:
-        if self.domain is None:
-            raise ValueError("fbpinn: bind(lower, upper) the model to a box first")
-        return self.domain
 
     def init(self, key: jax.Array, in_dim: int, out_dim: int, dtype: jnp.dtype) -> list[dict]:
         n = self.decomposition.size
