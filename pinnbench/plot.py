@@ -27,6 +27,17 @@ def _figure(rows: int, cols: int, width: float = 4.2, height: float = 3.2) -> Fi
     return fig
 
 
+def _panels(n: int, width: float, height: float) -> tuple[Figure, np.ndarray]:
+    """A figure with n panels, three to a row, the unused cells of the last row hidden."""
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig = _figure(rows, cols, width=width, height=height)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
 def _colors(methods: Sequence[str]) -> dict[str, str]:
     return {m: f"C{i % 10}" for i, m in enumerate(methods)}
 
@@ -107,12 +118,7 @@ def error_vs_time(runs: pd.DataFrame, metric: str = "rel_l2",
                          "error": pd.to_numeric(runs[metric], errors="coerce").to_numpy()})
     problems = sorted(data["problem"].unique())
     colors = _colors(sorted(data["label"].unique()))
-    cols = min(3, len(problems))
-    rows = -(-len(problems) // cols)
-    fig = _figure(rows, cols, width=4.8, height=3.8)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes[len(problems):]:
-        ax.set_visible(False)
+    fig, axes = _panels(len(problems), width=4.8, height=3.8)
     for ax, problem in zip(axes, problems, strict=False):
         pd_ = data[data["problem"] == problem]
         medians = []
@@ -258,12 +264,7 @@ def ball_centres(runs: pd.DataFrame, history: pd.DataFrame) -> Figure:
     if not ids:
         raise ValueError("no run recorded ball centres (history column 'model.centres')")
     info = runs.set_index("run_id")
-    cols = min(3, len(ids))
-    rows = -(-len(ids) // cols)
-    fig = _figure(rows, cols, width=4.2, height=4.0)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes[len(ids):]:
-        ax.set_visible(False)
+    fig, axes = _panels(len(ids), width=4.2, height=4.0)
     for ax, run_id in zip(axes, ids, strict=False):
         h = hist[hist["run_id"] == run_id].sort_values("step")
         radii = np.asarray(h["model.radii"].iloc[-1], float)
