@@ -63,7 +63,24 @@ def test_wall_time_budget(spec_factory):
     row = train(spec).row
     assert row["stop"] == "time"
     assert row["train_s"] >= 0.5
-    assert row["steps"] % 20 == 0 and row["steps"] > 0
+    assert row["steps"] % 2 == 0 and row["steps"] > 0  # pieces of a tenth of eval_every
+
+
+def test_time_limit_is_checked_within_an_evaluation_interval(spec_factory):
+    # One interval of 20,000 steps would run far past the limit; pieces of 2,000 stop near it.
+    spec = spec_factory(steps=None, time_s=0.2, eval_every=20_000)
+    spec.budget.pop("steps")
+    result = train(spec)
+    row = result.row
+    assert row["stop"] == "time" and row["train_s"] >= 0.2
+    assert 0 < row["steps"] < 20_000 and row["steps"] % 2_000 == 0
+    assert result.history[-1]["step"] == row["steps"]
+
+
+def test_time_piece_divides_the_interval():
+    from pinnbench.engine.train import time_piece
+
+    assert [time_piece(n) for n in (1, 7, 20, 100, 250, 1000)] == [1, 1, 2, 10, 25, 100]
 
 
 def test_data_seed_is_separate_from_init_seed(spec_factory):

@@ -185,24 +185,35 @@ class Trainer:
             if max_time is not None and self.clock.train_s >= max_time:
                 stop = "time"
                 break
-            length = eval_every if max_steps is None else min(eval_every, max_steps - step)
-            chunk = self.compiled_chunk(carry, length)
-            t = time.perf_counter()
-            carry, losses, done, finite, chunk_work = chunk(carry)
-            losses = np.asarray(jax.device_get(losses))  # waits for the chunk to finish
-            finite = bool(finite)
-            self.clock.train_s += time.perf_counter() - t
-            for k, v in jax.device_get(chunk_work).items():
-                work[k] = work.get(k, 0) + int(v)
-            bad = np.flatnonzero(~np.isfinite(losses))
+            interval = eval_every if max_steps is None else min(eval_every, max_steps - step)
+            # Under a time limit the interval runs as pieces, so the limit is checked every
+            # piece and a run with slow steps stops near it rather than an interval later.
+            piece = interval if max_time is None else time_piece(eval_every)
+            ran, bad, finite, done = 0, np.zeros(0, int), True, False
+            while ran < interval:
+                length = min(piece, interval - ran)
+                chunk = self.compiled_chunk(carry, length)
+                t = time.perf_counter()
+                carry, losses, done, finite, chunk_work = chunk(carry)
+                losses = np.asarray(jax.device_get(losses))  # waits for the chunk to finish
+                finite = bool(finite)
+                self.clock.train_s += time.perf_counter() - t
+                for k, v in jax.device_get(chunk_work).items():
+                    work[k] = work.get(k, 0) + int(v)
+                bad = np.flatnonzero(~np.isfinite(losses))
+                ran += length
+                if bad.size or not finite or bool(done):
+                    break
+                if max_time is not None and self.clock.train_s >= max_time:
+                    break
             if bad.size or not finite:
-                where = step + int(bad[0]) if bad.size else step + length
+                where = step + ran - length + int(bad[0]) if bad.size else step + ran
                 status, stop = "diverged", "diverged"
                 message = f"non-finite {'loss' if bad.size else 'parameters'} at step {where}"
-                step += length
+                step += ran
                 record(step)
                 break
-            step += length
+            step += ran
             record(step)
             if checkpoint is not None:
                 checkpoint.save({"step": step, "clock": dataclasses.asdict(self.clock),
@@ -238,6 +249,13 @@ class Trainer:
         row.update({f"opt_{k}": v for k, v in summary.items()})
         row.update(machine_info())
         return row
+
+
+def time_piece(eval_every: int) -> int:
+    """Steps per compiled piece under a time limit: the largest divisor of ``eval_every`` that
+    is at most a tenth of it, so every interval is whole pieces (one compiled length)."""
+    top = max(1, eval_every // 10)
+    return max(k for k in range(1, top + 1) if eval_every % k == 0)
 
 
 def train(spec: RunSpec, on_progress: ProgressFn | None = None) -> RunResult:
