@@ -189,8 +189,8 @@ class Trainer:
             # Under a time limit the interval runs as pieces, so the limit is checked every
             # piece and a run with slow steps stops near it rather than an interval later.
             piece = interval if max_time is None else time_piece(eval_every)
-            ran, bad, finite, done = 0, np.zeros(0, int), True, False
-            while ran < interval:
+            ran = 0
+            while ran < interval:  # at least one piece: interval >= 1
                 length = min(piece, interval - ran)
                 chunk = self.compiled_chunk(carry, length)
                 t = time.perf_counter()
