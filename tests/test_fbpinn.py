@@ -1,11 +1,12 @@
-"""FBPINN: decomposition and pair tables against all-pairs references, jets against autodiff."""
+"""FBPINN: decomposition and pair tables against all-pairs references, jets against autodiff, the
+subdomain-major layout against the pair-major one (its overflow fallback included)."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pinnbench.models.decomposition import Decomposition
+from pinnbench.models.decomposition import Decomposition, subdomain_blocks
 from pinnbench.models.fbpinn import FBPINN
 
 
@@ -61,10 +62,10 @@ def test_jet_matches_autodiff_of_dense_reference(d, subdomains, levels, depth, c
                           params)
     x = points(d)
     value, grad, diag = reference_derivatives(model, params, x)
-    np.testing.assert_allclose(model.apply(params, x), value, atol=1e-12)
+    np.testing.assert_allclose(jax.jit(model.apply)(params, x), value, atol=1e-12)
     scale = 1 + float(jnp.max(jnp.abs(diag)))
     for mode in ("laplacian", "diag"):
-        jet = model.jet(params, x, mode)
+        jet = jax.jit(model.jet, static_argnums=2)(params, x, mode)
         np.testing.assert_allclose(jet.value, value, atol=1e-12)
         np.testing.assert_allclose(jet.grad, grad, atol=1e-10)
         second = diag.sum(axis=1) if mode == "laplacian" else diag
@@ -82,7 +83,7 @@ def test_chunked_gradient_equals_unchunked():
         def loss(p, model=model):
             return jnp.sum(model.jet(p, x, "laplacian").second ** 2)
 
-        grads.append(jax.grad(loss)(params))
+        grads.append(jax.jit(jax.grad(loss))(params))
     for a, b in zip(jax.tree.leaves(grads[0]), jax.tree.leaves(grads[1]), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
@@ -98,3 +99,84 @@ def test_fbpinn_trains_poisson1d(spec_factory):
     row = train(spec).row
     assert row["status"] == "ok"
     assert row["rel_l2"] < 1e-2  # measured 7.1e-3 (an MLP 2x16 on the same budget: 3.7e-3)
+
+
+def subdomain_blocks_reference(ids, member, size):
+    """Members of every subdomain as sets of flat pair indices (numpy)."""
+    flat_ids, flat_member = np.asarray(ids).ravel(), np.asarray(member).ravel()
+    return [set(np.flatnonzero(flat_member & (flat_ids == j))) for j in range(size)]
+
+
+def test_subdomain_blocks_group_members_by_subdomain():
+    key = jax.random.PRNGKey(4)
+    ids = jax.random.randint(key, (50, 3), 0, 6)
+    member = jax.random.uniform(jax.random.fold_in(key, 1), (50, 3)) < 0.7
+    expected = subdomain_blocks_reference(ids, member, 6)
+    slots, counts = subdomain_blocks(ids, member, 6, capacity=40)
+    assert counts.tolist() == [len(s) for s in expected]
+    for j in range(6):
+        row = np.asarray(slots[j])
+        assert set(row[:len(expected[j])]) == expected[j]
+        assert np.all(row[len(expected[j]):] == ids.size)  # empty slots: one past the last pair
+    # A capacity below the largest count keeps a subset of each subdomain's members.
+    small, counts_small = subdomain_blocks(ids, member, 6, capacity=5)
+    assert counts_small.tolist() == counts.tolist() and int(counts.max()) > 5
+    for j in range(6):
+        kept = [s for s in np.asarray(small[j]) if s != ids.size]
+        assert len(kept) == min(5, len(expected[j])) and set(kept) <= expected[j]
+
+
+def layouts(**options):
+    """The same FBPINN evaluated subdomain-major and pair-major (on the unit box)."""
+    d = options.pop("d")
+    common = {"width": 6, "output_scale": 0.7, **options}
+    blocks = FBPINN(evaluation="subdomains", **common).bind((0.0,) * d, (1.0,) * d)
+    pairs = FBPINN(evaluation="pairs", **common).bind((0.0,) * d, (1.0,) * d)
+    params = blocks.init(jax.random.PRNGKey(0), d, 2, jnp.float64)
+    params = jax.tree.map(lambda a: a + 0.1 * jax.random.normal(jax.random.PRNGKey(1), a.shape),
+                          params)
+    return blocks, pairs, params
+
+
+def assert_same_evaluations(blocks, pairs, params, x):
+    """Value, input gradient, Laplacian, Hessian diagonal and a loss's parameter gradient of the
+    two layouts agree to 1e-12 (relative to each quantity's size)."""
+    def everything(p, model):
+        def loss(p):
+            lap = model.jet(p, x, "laplacian")
+            return jnp.sum(lap.second ** 2) + jnp.sum(lap.grad ** 2), lap
+
+        (_, lap), grad = jax.value_and_grad(loss, has_aux=True)(p)
+        return [model.apply(p, x), *lap, *model.jet(p, x, "diag"), *jax.tree.leaves(grad)]
+
+    outs_b, outs_p = [jax.device_get(jax.jit(everything, static_argnums=1)(params, model))
+                      for model in (blocks, pairs)]
+    for a, b in zip(outs_b, outs_p, strict=True):
+        assert np.max(np.abs(a - b)) <= 1e-12 * (1.0 + np.max(np.abs(b)))
+
+
+@pytest.mark.parametrize("d,subdomains,levels,depth,chunk", [
+    (1, 8, 2, 1, 500), (2, 4, 1, 2, 10**6), (2, 6, 2, 1, 1000)])
+# chunk 500 and 1000: pieces of 125 points, the last one padded with copies
+def test_subdomain_major_equals_pair_major(d, subdomains, levels, depth, chunk):
+    blocks, pairs, params = layouts(d=d, subdomains=subdomains, levels=levels, depth=depth,
+                                    chunk=chunk)
+    x = jax.random.uniform(jax.random.PRNGKey(3), (300, d), jnp.float64)
+    assert blocks.uses_blocks(min(300, blocks._points_per_chunk()))
+    # The blocks are not bypassed: no subdomain is over capacity (padding copies not counted).
+    assert not bool(jax.jit(blocks.block_overflow, static_argnums=1)(x, "diag"))
+    assert_same_evaluations(blocks, pairs, params, x)
+
+
+@pytest.mark.parametrize("chunk", [1000])  # padded pieces: the flag must ignore the padding
+def test_overflow_falls_back_to_pair_major(chunk):
+    blocks, pairs, params = layouts(d=2, subdomains=8, levels=2, depth=1, chunk=chunk)
+    # 200 points in one small square: far more than a finest-level block holds.
+    x = 0.3 + 0.04 * jax.random.uniform(jax.random.PRNGKey(5), (200, 2), jnp.float64)
+    assert blocks.uses_blocks(min(200, blocks._points_per_chunk()))
+    overflow = jax.jit(blocks.block_overflow, static_argnums=1)
+    assert bool(overflow(x, "diag"))
+    assert_same_evaluations(blocks, pairs, params, x)
+    # Spread out, the same number of points fits.
+    spread = jax.random.uniform(jax.random.PRNGKey(5), (200, 2), jnp.float64)
+    assert not bool(overflow(spread, "diag"))

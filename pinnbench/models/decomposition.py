@@ -14,6 +14,9 @@ a product of normalised 1D windows and its derivatives follow from 1D derivative
 A point lies in at most ceil(overlap) subdomains per axis and level (2^d for overlap < 2): the pair
 table is point-major, (N, P) subdomain ids with a window per pair, where P is that bound summed over
 levels; pairs whose window is zero are kept (with window 0) so that every shape is static.
+
+For subdomain-major evaluation, ``subdomain_blocks`` regroups a pair table by subdomain into blocks
+of static capacity (``block_capacities``, from the share of the box each support covers).
 """
 
 from __future__ import annotations
@@ -244,23 +247,93 @@ class Decomposition:
         return jnp.concatenate(out, axis=1)
 
 
-def chunked(fn: Callable, x: jax.Array, points_per_chunk: int):
-    """fn(x_chunk) -> pytree of arrays with a leading point axis, over x in chunks.
+def chunked_masked(fn: Callable, x: jax.Array, points_per_chunk: int):
+    """fn(x_chunk, own) -> pytree of arrays with a leading point axis, over x in chunks.
 
     Chunks run one after the other (``lax.map``) under ``jax.checkpoint``, so the gathered
     per-pair weights of only one chunk are alive at a time, in the forward and in the backward
-    pass (which recomputes them). x is padded with copies of its last point.
+    pass (which recomputes them). x is padded with copies of its last point; own (chunk,) is False
+    at those copies, for evaluations that must not count them (blocks of fixed capacity).
     """
     n = x.shape[0]
     if n <= points_per_chunk:
-        return fn(x)
+        return fn(x, jnp.ones((n,), bool))
     count = -(-n // points_per_chunk)
     pad = count * points_per_chunk - n
     xp = jnp.concatenate([x, jnp.broadcast_to(x[-1:], (pad, x.shape[1]))]) if pad else x
-    out = jax.lax.map(jax.checkpoint(fn), xp.reshape(count, points_per_chunk, x.shape[1]))
+    own = (jnp.arange(count * points_per_chunk) < n).reshape(count, points_per_chunk)
+    out = jax.lax.map(lambda args: jax.checkpoint(fn)(*args),
+                      (xp.reshape(count, points_per_chunk, x.shape[1]), own))
 
     def unchunk(leaf):
         # A leaf's point axis is the first one of size points_per_chunk after the chunk axis.
         return leaf.reshape((count * points_per_chunk,) + leaf.shape[2:])[:n]
 
     return jax.tree.map(unchunk, out)
+
+
+def chunked(fn: Callable, x: jax.Array, points_per_chunk: int):
+    """``chunked_masked`` for fn(x_chunk), which does not need to know the padding."""
+    return chunked_masked(lambda xc, own: fn(xc), x, points_per_chunk)
+
+
+# ---- subdomain-major blocks -------------------------------------------------------------------
+def support_fractions(level: Level) -> np.ndarray:
+    """(size,) the fraction of the box inside each subdomain's support: the share of uniformly
+    spread points that subdomain holds (less at the box's faces, where supports stick out)."""
+    per_axis = []
+    for i, n in enumerate(level.counts):
+        lo, hi = level.lower[i], level.upper[i]
+        centres = np.array([0.5 * (lo + hi)]) if n == 1 else np.linspace(lo, hi, n)
+        half = 0.5 * level.width(i)
+        per_axis.append((np.minimum(centres + half, hi) - np.maximum(centres - half, lo))
+                        / (hi - lo))
+    return np.prod(np.meshgrid(*per_axis, indexing="ij"), axis=0).ravel()  # row-major ids
+
+
+def block_capacities(level: Level, n_points: int, safety: float) -> np.ndarray:
+    """(size,) static slots per subdomain of ``level`` for a batch of ``n_points`` points.
+
+    ``safety`` times the expected count of uniformly spread points, plus four standard
+    deviations of that count (the largest of hundreds of binomial counts stays below it), and
+    never more than the batch.
+    """
+    mean = n_points * support_fractions(level)
+    slots = np.ceil(safety * mean + 4.0 * np.sqrt(mean)).astype(int) + 1
+    return np.clip(slots, 1, n_points)
+
+
+def level_columns(decomposition: Decomposition) -> list[slice]:
+    """The columns of the pair table (``Decomposition.windows``) that belong to each level."""
+    starts = np.cumsum([0] + [lv.pairs_per_point for lv in decomposition.levels])
+    return [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+
+
+def subdomain_blocks(ids: jax.Array, member: jax.Array, size: int,
+                     capacity: int) -> tuple[jax.Array, jax.Array]:
+    """Group the member pairs of a pair table by subdomain into fixed-capacity blocks.
+
+    ids (N, P) local subdomain ids in [0, size); member (N, P) which pairs belong in a block.
+    Returns slots (size, capacity): the flat pair index (n * P + p) of each slot, N * P for an
+    empty slot, and counts (size,): the members of each subdomain. Members past a subdomain's
+    capacity are left out, so the blocks are complete only where counts <= capacity.
+    """
+    m = ids.size
+    key = jnp.where(member, ids, size).reshape(-1)  # non-members go to a spare row
+    # One sort of a combined (subdomain, pair) key: much faster than sorting two operands.
+    wide = (size + 1) * m >= 2**31
+    if wide and not jax.config.jax_enable_x64:
+        sorted_key, order = jax.lax.sort((key, jnp.arange(m, dtype=jnp.int32)), num_keys=1,
+                                          is_stable=True)
+    else:
+        kind = jnp.int64 if wide else jnp.int32
+        combined = jnp.sort(key.astype(kind) * m + jnp.arange(m, dtype=kind))
+        sorted_key, order = (combined // m).astype(jnp.int32), (combined % m).astype(jnp.int32)
+    # Each subdomain's members are a run of the sorted pairs: find the runs, then read each
+    # block off its run (gathers only; scatters of this size are slow on CPU).
+    starts = jnp.searchsorted(sorted_key, jnp.arange(size + 1, dtype=jnp.int32)).astype(jnp.int32)
+    counts = starts[1:] - starts[:-1]
+    column = jnp.arange(capacity, dtype=jnp.int32)
+    at = jnp.minimum(starts[:-1, None] + column, m - 1)
+    slots = jnp.where(column < counts[:, None], order[at], m)
+    return slots, counts
