@@ -10,7 +10,8 @@ one point of a run:
    d(mu) = -(J^T J + mu I)^-1 J^T r for damping values mu from 1e-12 to 1 (one eigendecomposition
    of J^T J serves them all), and after saddle-free Newton steps -(|H| + mu I)^-1 J^T r with the
    exact Hessian H of the loss / 2 (which adds sum_i r_i d^2 r_i to J^T J);
-3. for the MLP, the loss after solving for the output layer exactly (it enters linearly).
+3. for the MLP, the loss after solving for the output layer exactly (it enters linearly);
+4. the minimum of the Gauss-Newton model ||r + J d||^2 over all d, for comparison.
 
 The variables are the LM ones (all MLP parameters; the experts of a balls model, not its
 centres, radii and density weights). Prints the loss now, the best loss over each sweep and the
@@ -97,6 +98,8 @@ def main() -> None:
         value = float(new @ new)
         return value if np.isfinite(value) else float("inf")
 
+    # What the Gauss-Newton model promises: its minimum over all steps (pseudo-inverse).
+    model_min = float(np.sum((r + J @ np.linalg.lstsq(J, -r, rcond=1e-12)[0]) ** 2))
     lam, V = np.linalg.eigh(J.T @ J)
     gv = V.T @ g
     mus = np.logspace(-12, 0, 25)
@@ -109,7 +112,7 @@ def main() -> None:
     out = {
         "model": args.model, "steps": args.steps, "rel_l2": result.row["rel_l2"],
         "loss": loss, "parameters": int(flat.size), "residuals": int(r.size),
-        "lm_damping_now": result.row.get("opt_damping"),
+        "lm_damping_now": result.row.get("opt_damping"), "gauss_newton_model_min": model_min,
         "best_lm_loss": min(lm), "best_lm_mu": float(mus[int(np.argmin(lm))]),
         "best_newton_loss": min(newton), "best_newton_mu": float(mus[int(np.argmin(newton))]),
         "negative_hessian_eigenvalues": int(np.sum(lam_h < 0)),
@@ -126,6 +129,7 @@ def main() -> None:
         out["output_layer_solve_loss"] = float(np.sum((r + A @ d) ** 2))
     print(f"{args.model} after {args.steps} LM steps: rel L2 {out['rel_l2']:.3g}, loss "
           f"{loss:.4g}, {out['parameters']} LM variables, {out['residuals']} residuals")
+    print(f"  Gauss-Newton model minimum (pseudo-inverse step): {model_min:.3g}")
     print(f"  best step over damping 1e-12..1 (25 values): loss {out['best_lm_loss']:.4g} "
           f"({100 * (1 - out['best_lm_loss'] / loss):.1f}% lower) at mu = {out['best_lm_mu']:.1e}")
     print(f"  best saddle-free Newton step (exact Hessian, {out['negative_hessian_eigenvalues']} "
