@@ -411,20 +411,20 @@ class FBPINN(Decomposed):
 
     def _evaluate(self, params: list[dict], x: jax.Array, mode: JetMode | None):
         per = self._points_per_chunk()
+
+        def pairs(p: list[dict], x: jax.Array):
+            return chunked(lambda xc: self._pairs_at(p, xc, mode), x, per)
+
         if not self.uses_blocks(min(x.shape[0], per)):
-            return chunked(lambda xc: self._pairs_at(params, xc, mode), x, per)
+            return pairs(params, x)
         out, overflow = chunked_masked(lambda xc, own: self._blocks_at(params, xc, own, mode),
                                        x, per)
         # Where a block overflowed, its result is incomplete: the whole call is redone pair-major
         # (both branches are compiled; only the taken one runs, outside vmap). The fallback is
         # rematerialised in the backward pass, so that the cond's only residuals are its inputs:
         # the blocks' own residuals stay outside, where XLA handles them as without a cond.
-        return jax.lax.cond(
-            jnp.any(overflow),
-            jax.checkpoint(lambda p, x, _: chunked(lambda xc: self._pairs_at(p, xc, mode), x,
-                                                   per)),
-            lambda p, x, blocks: blocks,
-            params, x, out)
+        return jax.lax.cond(jnp.any(overflow), jax.checkpoint(lambda p, x, _: pairs(p, x)),
+                            lambda p, x, blocks: blocks, params, x, out)
 
     def apply(self, params: list[dict], x: jax.Array) -> jax.Array:
         return self._evaluate(params, x, None)
