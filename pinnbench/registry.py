@@ -16,18 +16,27 @@ T = TypeVar("T")
 
 
 def option(default: Any, doc: str = "", *, check: Callable[[Any], bool] | None = None,
-           expect: str = "") -> Any:
+           expect: str = "", id_at_default: bool = True) -> Any:
     """A dataclass field with documentation and an optional value check.
 
     ``check`` returns False for an impossible value; ``expect`` says in words what is allowed
-    (used in the error message, e.g. "> 0").
+    (used in the error message, e.g. "> 0"). ``id_at_default = False`` leaves the option out of
+    the run id while it has its default: for an option added to a component after runs were
+    recorded, whose default does what the component did before, so those runs keep their ids.
     """
     return dataclasses.field(default=default,
-                             metadata={"doc": doc, "check": check, "expect": expect})
+                             metadata={"doc": doc, "check": check, "expect": expect,
+                                       "id_at_default": id_at_default})
 
 
-def positive(doc: str, default: Any) -> Any:
-    return option(default, doc, check=lambda v: v > 0, expect="> 0")
+def defaults_outside_id(cls: type) -> dict[str, Any]:
+    """The options of a component that stay out of the run id at their default, with it."""
+    return {f.name: f.default for f in dataclasses.fields(cls)
+            if not f.metadata.get("id_at_default", True)}
+
+
+def positive(doc: str, default: Any, **kwargs: Any) -> Any:
+    return option(default, doc, check=lambda v: v > 0, expect="> 0", **kwargs)
 
 
 def non_negative(doc: str, default: Any) -> Any:

@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-from pinnbench.registry import REGISTRIES
+from pinnbench.registry import REGISTRIES, defaults_outside_id
 
 COMPONENTS = ("model", "optimizer", "sampler", "loss")
 # A method without a loss table trains on the plain loss; runs with it keep the run id they had
@@ -39,6 +39,14 @@ class RunSpec:
         d.pop("suite")
         if d["method"].get("loss", DEFAULT_LOSS) == DEFAULT_LOSS:
             d["method"].pop("loss", None)
+        tables = [("problem", d["problem"])] + [(k, d["method"][k]) for k in COMPONENTS
+                                                 if k in d["method"]]
+        for kind, table in tables:
+            if table.get("type") in REGISTRIES[kind]:
+                cls = REGISTRIES[kind].get(table["type"])
+                for name, default in defaults_outside_id(cls).items():
+                    if name in table and table[name] == default:
+                        del table[name]
         return d
 
     @property

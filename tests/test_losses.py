@@ -1,6 +1,7 @@
 """Loss strategies: plain (the loss as before), NTK weights, gPINN terms, causal weights."""
 
 import dataclasses
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -294,3 +295,25 @@ def test_ci_suite_run_ids_do_not_change():
     for spec in specs:
         assert ids[(spec.problem_label, spec.method_label, spec.seed)] == spec.run_id
     assert ids[("helmholtz2d", "adam", 0)] == ADAM_SEED0_ID_BEFORE_LOSS_AXIS
+
+
+def test_options_added_later_stay_out_of_the_id_at_their_default(tmp_path):
+    # FBPINN's evaluation layout came after the CI baseline: at its default ("pairs") the run id
+    # is the one recorded before, and any other value is a different run.
+    import pandas as pd
+
+    base = pd.read_parquet("results/baseline/ci.parquet")
+    recorded = {(r.problem, r.method, r.seed): r.run_id for r in base.itertuples()}
+    text = Path("suites/ci.toml").read_text()
+    layout = 'model = { type = "fbpinn", subdomains = 3, width = 8, depth = 1'
+    assert layout in text
+    ids = {}
+    for value in ("pairs", "auto"):
+        path = tmp_path / f"{value}.toml"
+        path.write_text(text.replace(layout, f'{layout}, evaluation = "{value}"'))
+        runs = [r for r in load_suite(path).runs() if r.method_label == "fbpinn"]
+        assert runs and all(r.method["model"]["evaluation"] == value for r in runs)
+        ids[value] = {(r.problem_label, r.seed): r.run_id for r in runs}
+    for (problem, seed), run_id in ids["pairs"].items():
+        assert run_id == recorded[(problem, "fbpinn", seed)]
+        assert ids["auto"][(problem, seed)] != run_id

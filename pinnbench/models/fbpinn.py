@@ -264,11 +264,12 @@ class FBPINN(Decomposed):
     evaluation: str = option("pairs", "layout of the evaluation: subdomain-major blocks, "
                              "(point, subdomain) pairs, or auto (blocks unless they would hold "
                              f"over {BLOCK_ROWS_LIMIT}x the pairs: few points)",
-                             check=lambda v: v in EVALUATIONS, expect=f"one of {EVALUATIONS}")
+                             check=lambda v: v in EVALUATIONS, expect=f"one of {EVALUATIONS}",
+                             id_at_default=False)
     capacity: float = positive("subdomain-major blocks: slots per subdomain over the expected "
                                "count of uniformly spread points in its support, plus four "
                                "standard deviations (a fuller subdomain makes that call fall "
-                               "back to pairs)", 1.2)
+                               "back to pairs)", 1.2, id_at_default=False)
 
     def init(self, key: jax.Array, in_dim: int, out_dim: int, dtype: jnp.dtype) -> list[dict]:
         n = self.decomposition.size
