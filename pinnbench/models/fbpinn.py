@@ -21,7 +21,7 @@ one of two layouts that give the same numbers (``evaluation``):
 hidden layer in 1D it is as fast or faster. ``evaluation = "auto"`` takes the blocks unless they
 would hold more than ``BLOCK_ROWS_LIMIT`` times as many rows as there are pairs (a handful of
 points, e.g. one point per call under vmap); it pays off for 2D problems and for wider or deeper
-subdomain networks (1.8-4.4x per step in benchmarks/fbpinn_step.py). Points go through in chunks
+subdomain networks (1.5-4.5x per step in benchmarks/fbpinn_step.py). Points go through in chunks
 of ``chunk`` // P points either way, so memory is bounded whatever the number of points: a chunk
 holds at most ``chunk`` pairs, and its blocks about 1.2 to 1.6 times as many rows.
 """
