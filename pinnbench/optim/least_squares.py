@@ -72,14 +72,10 @@ class Operator(NamedTuple):
         return out
 
     def block_diagonal(self) -> jax.Array:
-        """(J, b, b) diagonal blocks of MᵀM, one pair slot at a time to bound memory."""
-        out = jnp.zeros((self.blocks, self.width, self.width), self.rows[0].vals.dtype)
-        for r in self.rows:
-            for p in range(r.vals.shape[1]):
-                v = r.vals[:, p]
-                out = out + jax.ops.segment_sum(v[:, :, None] * v[:, None, :], r.ids[:, p],
-                                                num_segments=self.blocks)
-        return out
+        """(J, b, b) diagonal blocks of MᵀM from same-slot products: where one row lists a
+        subdomain twice (rows joining two points), their cross terms are left out, which a
+        preconditioner can afford."""
+        return outer_product_sums(self, self.blocks, lambda kp, kq: kp, same_slot_only=True)
 
     def dense(self) -> jax.Array:
         """The assembled (R, J·b) matrix (duplicate blocks of a row add up)."""
@@ -93,6 +89,32 @@ class Operator(NamedTuple):
 
     def nnz(self) -> jax.Array:
         return sum(jnp.sum(r.vals != 0) for r in self.rows)
+
+
+SlotOf = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def outer_product_sums(op: Operator, size: int, slot_of: SlotOf,
+                       same_slot_only: bool = False) -> jax.Array:
+    """(size, b, b) sums of the outer products vals[r, p] vals[r, q]ᵀ of every row's pair slots
+    p, q (only p = q with ``same_slot_only``), each added into store[slot_of(ids[r, p],
+    ids[r, q])]: the blocks of MᵀM that a preconditioner needs. One (p, q) at a time, which
+    bounds the temporaries to R·b² numbers."""
+    store = jnp.zeros((size, op.width, op.width), op.rows[0].vals.dtype)
+    for r in op.rows:
+        n_slots = r.ids.shape[1]
+
+        def add(i, store, r=r, n_slots=n_slots):
+            p, q = (i, i) if same_slot_only else (i // n_slots, i % n_slots)
+            vp = jax.lax.dynamic_index_in_dim(r.vals, p, axis=1, keepdims=False)
+            vq = jax.lax.dynamic_index_in_dim(r.vals, q, axis=1, keepdims=False)
+            kp = jax.lax.dynamic_index_in_dim(r.ids, p, axis=1, keepdims=False)
+            kq = jax.lax.dynamic_index_in_dim(r.ids, q, axis=1, keepdims=False)
+            return store.at[slot_of(kp, kq)].add(vp[:, :, None] * vq[:, None, :])
+
+        count = n_slots if same_slot_only else n_slots * n_slots
+        store = jax.lax.fori_loop(0, count, add, store)
+    return store
 
 
 def block_jacobi(op: Operator, rcond: float) -> jax.Array:
@@ -185,20 +207,7 @@ def patch_matrices(op: Operator, nbr: jax.Array, valid: jax.Array,
     need = jnp.zeros(j * j, bool).at[jnp.where(pair_ok, pair, j * j)].set(True, mode="drop")
     need = need & (couple.ravel() > 0)
     slot = jnp.where(need, jnp.cumsum(need) - 1, size)  # slot `size` collects what is not needed
-    store = jnp.zeros((size + 1, b, b), op.rows[0].vals.dtype)
-    for r in op.rows:
-        n_slots = r.ids.shape[1]
-
-        # One (p, q) pair of slots at a time bounds the temporaries to R·b² numbers.
-        def add(i, store, r=r, n_slots=n_slots):
-            p, q = i // n_slots, i % n_slots
-            vp = jax.lax.dynamic_index_in_dim(r.vals, p, axis=1, keepdims=False)
-            vq = jax.lax.dynamic_index_in_dim(r.vals, q, axis=1, keepdims=False)
-            kp = jax.lax.dynamic_index_in_dim(r.ids, p, axis=1, keepdims=False)
-            kq = jax.lax.dynamic_index_in_dim(r.ids, q, axis=1, keepdims=False)
-            return store.at[slot[kp * j + kq]].add(vp[:, :, None] * vq[:, None, :])
-
-        store = jax.lax.fori_loop(0, n_slots * n_slots, add, store)
+    store = outer_product_sums(op, size + 1, lambda kp, kq: slot[kp * j + kq])
     store = store.at[size].set(0.0)
     blocks = store[slot[pair]] * pair_ok[..., None, None]  # (J, m, m, b, b)
     g = blocks.transpose(0, 1, 3, 2, 4).reshape(j, m * b, m * b)
