@@ -170,7 +170,7 @@ class ELMFBPINN(Decomposed):
         if mode is not None:
             grad = grad.reshape(d, n, p, k)
             second = second.reshape(second.shape[0], n, p, k)
-        return (win.ids,) + windowed(win, value, grad, second, mode)
+        return (win.ids,) + windowed(win.value, win.grad, win.second, value, grad, second, mode)
 
     def _evaluate(self, params: dict, x: jax.Array, mode: JetMode | None):
         ids, value, grad, second = self._basis(params["hidden"], x, mode)

@@ -164,37 +164,30 @@ def _rows(a: jax.Array, ids: np.ndarray) -> jax.Array:
 
 def windowed_streams(value: jax.Array, grad: jax.Array, second: jax.Array,
                      f: PairJet, mode: JetMode | None) -> jax.Array:
-    """Product rule for w(x) f(x) on blocks: window value (J, C), grad and second (J, C, d); f as
+    """``windowed`` on blocks: window value (J, C), grad and second (J, C, d); f as
     ``block_network`` returns it. Returns (J, C, S, m): value, gradient components, then the
     Laplacian or the Hessian diagonal components, point-major for the scatter into points."""
     u = f[0][:, 0]
-    w = value[..., None]
     if mode is None:
-        return (w * u)[:, :, None]
-    d = grad.shape[-1]
-    dw = [grad[..., i, None] for i in range(d)]
-    d2w = [second[..., i, None] for i in range(d)]
-    g = [f[1][:, i] for i in range(d)]
-    out = [w * u] + [dw[i] * u + w * g[i] for i in range(d)]
-    if mode == "laplacian":
-        out.append(sum(d2w) * u + 2 * sum(dw[i] * g[i] for i in range(d)) + w * f[2][:, 0])
-    else:
-        out += [d2w[i] * u + 2 * dw[i] * g[i] + w * f[2][:, i] for i in range(d)]
-    return jnp.stack(out, axis=2)
+        return windowed(value, grad, second, u, None, None, None)[0][:, :, None]
+    streams = windowed(value, grad, second, u, jnp.moveaxis(f[1], 1, 0),
+                       jnp.moveaxis(f[2], 1, 0), mode)
+    return jnp.moveaxis(jnp.concatenate([streams[0][None], *streams[1:]]), 0, 2)
 
 
-def windowed(win: Windows, value: jax.Array, grad: jax.Array | None, second: jax.Array | None,
-             mode: JetMode | None) -> PairJet:
-    """Product rule for w_p(x) f_p(x) per pair.
+def windowed(w_value: jax.Array, w_grad: jax.Array, w_second: jax.Array, value: jax.Array,
+             grad: jax.Array | None, second: jax.Array | None, mode: JetMode | None) -> PairJet:
+    """Product rule for w(x) f(x), per pair or per block slot.
 
-    value (N, P, C); grad (d, N, P, C); second (1 or d, N, P, C) as ``pair_network`` returns
-    them (reshaped to pairs per point). Returns the same layout for the windowed functions.
+    Windows: w_value (...), w_grad and w_second (..., d) (a pair table's, or a block's). value
+    (..., C); grad (d, ..., C); second (1 or d, ..., C), direction-major as ``pair_network``
+    returns them. Returns the same layout for the windowed functions.
     """
-    w = win.value[..., None]
+    w = w_value[..., None]
     if mode is None:
         return w * value, None, None
-    dw = jnp.moveaxis(win.grad, -1, 0)[..., None]  # (d, N, P, 1)
-    d2w = jnp.moveaxis(win.second, -1, 0)[..., None]
+    dw = jnp.moveaxis(w_grad, -1, 0)[..., None]  # (d, ..., 1)
+    d2w = jnp.moveaxis(w_second, -1, 0)[..., None]
     out_grad = dw * value + w * grad
     if mode == "laplacian":
         out_second = (jnp.sum(d2w, axis=0) * value + 2 * jnp.sum(dw * grad, axis=0)
@@ -354,7 +347,7 @@ class FBPINN(Decomposed):
         if mode is not None:
             grad = grad.reshape(d, n, p, c)
             second = second.reshape(second.shape[0], n, p, c)
-        value, grad, second = windowed(win, value, grad, second, mode)
+        value, grad, second = windowed(win.value, win.grad, win.second, value, grad, second, mode)
         s = self.output_scale
         if mode is None:
             return s * jnp.sum(value, axis=1)
