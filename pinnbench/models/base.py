@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+
+from pinnbench.derivatives import elementwise_derivatives
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": jnp.tanh,
@@ -35,6 +38,28 @@ ACTIVATION_DERIVATIVES: dict[str, Callable[[jax.Array], tuple[jax.Array, jax.Arr
     "tanh": _tanh_derivatives,
     "sin": _sin_derivatives,
 }
+
+
+def activation_derivatives(name: str) -> Callable[[jax.Array], tuple[jax.Array, jax.Array,
+                                                                     jax.Array]]:
+    """z -> (s(z), s'(z), s''(z)) for the named activation."""
+    return ACTIVATION_DERIVATIVES.get(name) or functools.partial(elementwise_derivatives,
+                                                                 ACTIVATIONS[name])
+
+
+def activation_jet(derivatives: Callable, z: jax.Array, grad: jax.Array, second: jax.Array,
+                   mode: str, axis: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The activation applied to a jet: (s(z), s'(z) grad, s'(z) second + s''(z) grad^2).
+
+    ``grad`` and ``second`` carry the input directions along ``axis``; in "laplacian" mode
+    ``second`` has one entry there and grad^2 is summed over the directions.
+    """
+    s, s1, s2 = derivatives(z)
+    if mode == "laplacian":
+        second = s1 * second + s2 * jnp.sum(grad * grad, axis=axis, keepdims=True)
+    else:
+        second = s1 * second + s2 * grad * grad
+    return s, s1 * grad, second
 
 
 def glorot_normal(key: jax.Array, shape: tuple[int, int], dtype: jnp.dtype) -> jax.Array:

@@ -29,14 +29,18 @@ holds at most ``chunk`` pairs, and its blocks about 1.2 to 1.6 times as many row
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pinnbench.derivatives import Jet, JetMode, elementwise_derivatives
-from pinnbench.models.base import ACTIVATION_DERIVATIVES, ACTIVATIONS, glorot_normal
+from pinnbench.derivatives import Jet, JetMode
+from pinnbench.models.base import (
+    ACTIVATIONS,
+    activation_derivatives,
+    activation_jet,
+    glorot_normal,
+)
 from pinnbench.models.decomposition import (
     WINDOWS,
     Decomposition,
@@ -50,11 +54,6 @@ from pinnbench.models.decomposition import (
 from pinnbench.registry import models, option, positive
 
 PairJet = tuple[jax.Array, jax.Array | None, jax.Array | None]
-
-
-def activation_derivatives(name: str):
-    return ACTIVATION_DERIVATIVES.get(name) or functools.partial(elementwise_derivatives,
-                                                                 ACTIVATIONS[name])
 
 
 def pair_network(layers: list[dict], ids: jax.Array, z: jax.Array, scale: jax.Array,
@@ -86,12 +85,7 @@ def pair_network(layers: list[dict], ids: jax.Array, z: jax.Array, scale: jax.Ar
         if linear:
             h = zz
             continue
-        s, s1, s2 = derivatives(zz)
-        if mode == "laplacian":
-            sec = s1 * sec + s2 * jnp.sum(g * g, axis=0, keepdims=True)
-        else:
-            sec = s1 * sec + s2 * g * g
-        h, g = s, s1 * g
+        h, g, sec = activation_jet(derivatives, zz, g, sec, mode, axis=0)
     return h, g, sec
 
 
@@ -140,15 +134,11 @@ def block_network(layers: list[dict], z: jax.Array, scale: jax.Array, activation
         if mode is None:
             h = act(zz)
             continue
-        s, s1, s2 = derivatives(zz)
         if i == 0 and i + 1 < len(layers):
+            h, s1, s2 = derivatives(zz)
             first = (s1, s2, g)
-            h = s
             continue
-        curvature = s2 * (jnp.sum(g * g, axis=1, keepdims=True) if mode == "laplacian"
-                          else g * g)
-        sec = s1 * sec + curvature
-        h, g = s, s1 * g
+        h, g, sec = activation_jet(derivatives, zz, g, sec, mode, axis=1)
     if mode is None:
         return h, None, None
     return (h, jnp.broadcast_to(g, g.shape[:2] + h.shape[2:]),

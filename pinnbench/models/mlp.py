@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
 
-from pinnbench.derivatives import Jet, JetMode, elementwise_derivatives
-from pinnbench.models.base import ACTIVATION_DERIVATIVES, ACTIVATIONS, InputMap, glorot_normal
+from pinnbench.derivatives import Jet, JetMode
+from pinnbench.models.base import (
+    ACTIVATIONS,
+    InputMap,
+    activation_derivatives,
+    activation_jet,
+    glorot_normal,
+)
 from pinnbench.registry import models, option, positive
 
 
@@ -57,8 +62,7 @@ class MLP:
         products. A point-major (N, d, width) layout made XLA transpose every layer's tangents
         in the backward pass and cost 1.5x more per training step (benchmarks/jet_layouts.py).
         """
-        derivatives = ACTIVATION_DERIVATIVES.get(self.activation) or functools.partial(
-            elementwise_derivatives, ACTIVATIONS[self.activation])
+        derivatives = activation_derivatives(self.activation)
         n, d = x.shape
         h = self.inputs.forward(x)
         scale = self.inputs.scale(d, x.dtype)
@@ -72,13 +76,8 @@ class MLP:
 
         for layer in params[:-1]:
             w, b = layer["w"], layer["b"]
-            z, g, sec = h @ w + b, linear(g, w), linear(sec, w)
-            s, s1, s2 = derivatives(z)
-            if mode == "laplacian":
-                sec = s1 * sec + s2 * jnp.sum(g * g, axis=0, keepdims=True)
-            else:
-                sec = s1 * sec + s2 * g * g
-            h, g = s, s1 * g
+            h, g, sec = activation_jet(derivatives, h @ w + b, linear(g, w), linear(sec, w),
+                                       mode, axis=0)
         w, b = params[-1]["w"], params[-1]["b"]
         grad = jnp.moveaxis(linear(g, w), 0, 1)  # (N, d, m)
         second = linear(sec, w)
