@@ -93,12 +93,15 @@ def test_fbpinn_trains_poisson1d(spec_factory):
 
     spec = spec_factory(problem={"type": "poisson1d", "k": 2},
                         model={"type": "fbpinn", "subdomains": 4, "width": 8},
-                        optimizer={"type": "lbfgs"},
+                        optimizer={"type": "lm"},
                         sampler={"type": "uniform", "n_interior": 200, "n_boundary": 20},
-                        steps=1000, eval_every=1000)
+                        steps=200, eval_every=200)
     row = train(spec).row
     assert row["status"] == "ok"
-    assert row["rel_l2"] < 1e-2  # measured 7.1e-3 (an MLP 2x16 on the same budget: 3.7e-3)
+    # Measured 3.1e-3; seeds 1-4 give 5.5e-4 to 1.3e-3. (L-BFGS for 1000 steps scatters from
+    # 7e-3 to 3e-2 over the same seeds and moved by 2x when the jet's rounding changed, so it
+    # cannot hold a bound with margin.)
+    assert row["rel_l2"] < 1e-2
 
 
 def subdomain_blocks_reference(ids, member, size):
