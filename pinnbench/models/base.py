@@ -10,7 +10,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from pinnbench.derivatives import elementwise_derivatives
+from pinnbench.derivatives import JetMode, elementwise_derivatives
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": jnp.tanh,
@@ -48,7 +48,7 @@ def activation_derivatives(name: str) -> Callable[[jax.Array], tuple[jax.Array, 
 
 
 def activation_jet(derivatives: Callable, z: jax.Array, grad: jax.Array, second: jax.Array,
-                   mode: str, axis: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+                   mode: JetMode, axis: int) -> tuple[jax.Array, jax.Array, jax.Array]:
     """The activation applied to a jet: (s(z), s'(z) grad, s'(z) second + s''(z) grad^2).
 
     ``grad`` and ``second`` carry the input directions along ``axis``; in "laplacian" mode
