@@ -131,9 +131,12 @@ def test_ctrl_c_records_interrupted_exits_130_and_the_rerun_resumes(tmp_path):
                      .replace("eval_every = 10", "eval_every = 1000")
                      .replace("seeds = [0, 1, 2, 3]", "seeds = [0]"))
     out = tmp_path / "results"
+    # A shell without job control starts background commands with SIGINT ignored, and a child
+    # inherits that: give the suite process the default disposition, as a terminal would.
     proc = subprocess.Popen(_cli(str(suite), "--out", str(out), "--checkpoint"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and _history_rows(out) < 2:
         time.sleep(0.02)
