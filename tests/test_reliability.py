@@ -132,11 +132,14 @@ def test_ctrl_c_records_interrupted_exits_130_and_the_rerun_resumes(tmp_path):
                      .replace("seeds = [0, 1, 2, 3]", "seeds = [0]"))
     out = tmp_path / "results"
     # A shell without job control starts background commands with SIGINT ignored, and a child
-    # inherits that: give the suite process the default disposition, as a terminal would.
-    proc = subprocess.Popen(_cli(str(suite), "--out", str(out), "--checkpoint"),
+    # inherits that: the suite process puts back Python's Ctrl-C handler, as under a terminal.
+    # (In the child itself: a preexec_fn would fork this multithreaded process.)
+    ctrl_c = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+              " sys.argv[0] = 'pinnbench'; runpy.run_module('pinnbench', run_name='__main__')")
+    proc = subprocess.Popen([sys.executable, "-c", ctrl_c, "run", str(suite), "--out", str(out),
+                             "--checkpoint"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline and _history_rows(out) < 2:
         time.sleep(0.02)
