@@ -33,8 +33,17 @@ SMALL = {"type": "mlp", "width": 8, "depth": 2}
 FEW = {"type": "uniform", "n_interior": 32, "n_boundary": 8}
 
 
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pinnbench", "run", *args]
+# A shell without job control starts background commands with SIGINT ignored, and a child
+# inherits that: this start puts back Python's Ctrl-C handler, as under a terminal. (In the child
+# itself: a preexec_fn would fork the multithreaded test process.)
+_WITH_CTRL_C = ("import runpy, signal, sys; "
+                "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "sys.argv[0] = 'pinnbench'; runpy.run_module('pinnbench', run_name='__main__')")
+
+
+def _cli(*args: str, ctrl_c: bool = False) -> list[str]:
+    start = ["-c", _WITH_CTRL_C] if ctrl_c else ["-m", "pinnbench"]
+    return [sys.executable, *start, "run", *args]
 
 
 def _history_rows(folder: Path) -> int:
@@ -131,13 +140,7 @@ def test_ctrl_c_records_interrupted_exits_130_and_the_rerun_resumes(tmp_path):
                      .replace("eval_every = 10", "eval_every = 1000")
                      .replace("seeds = [0, 1, 2, 3]", "seeds = [0]"))
     out = tmp_path / "results"
-    # A shell without job control starts background commands with SIGINT ignored, and a child
-    # inherits that: the suite process puts back Python's Ctrl-C handler, as under a terminal.
-    # (In the child itself: a preexec_fn would fork this multithreaded process.)
-    ctrl_c = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
-              " sys.argv[0] = 'pinnbench'; runpy.run_module('pinnbench', run_name='__main__')")
-    proc = subprocess.Popen([sys.executable, "-c", ctrl_c, "run", str(suite), "--out", str(out),
-                             "--checkpoint"],
+    proc = subprocess.Popen(_cli(str(suite), "--out", str(out), "--checkpoint", ctrl_c=True),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.time() + 120
