@@ -68,7 +68,7 @@ def measure(optimizer: str, m: int, n_interior: int, capacity: float, run_below_
     state = trainer.initial_state()
     params, opt_state, sampler_state = state[:3]
     objective = trainer.objective(sampler_state["points"], *state[4:])  # (+ loss state)
-    step = jax.jit(lambda p, s, o=objective, opt=trainer.optimizer: opt.step(p, s, o, 0))
+    step = jax.jit(lambda p, s, o=objective, opt=trainer.optimizer: opt.step(s, 0, o, p))
     t = time.perf_counter()
     compiled = step.lower(params, opt_state).compile()
     compile_s = time.perf_counter() - t

@@ -84,7 +84,7 @@ def main() -> None:
         n_params = sum(x.size for x in jax.tree.leaves(params))
         n_rows = sum(x.shape[0] for x in sampler_state["points"].values())
         jac = jax.jit(objective.residual_jacobian)
-        step = jax.jit(lambda p, s, o=objective, opt=trainer.optimizer: opt.step(p, s, o, 0))
+        step = jax.jit(lambda p, s, o=objective, opt=trainer.optimizer: opt.step(s, 0, o, p))
         row = {"width": width, "points": n_rows, "params": int(n_params),
                "jacobian_mb": n_rows * n_params * 8 / 2**20,
                "normal_matrix_mb": n_params**2 * 8 / 2**20,

@@ -20,6 +20,8 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from pinnbench.protocols import JET, has
+
 Array = jax.Array
 JetMode = Literal["laplacian", "diag"]
 
@@ -59,7 +61,7 @@ class Field:
         self.params = params
         self.x = x
         self._fn = functools.partial(model.apply, params)
-        self._has_jet = hasattr(model, "jet")
+        self._has_jet = has(model, JET)
 
     @property
     def dim(self) -> int:

@@ -52,24 +52,70 @@ def suggest(name: str, choices: list[str]) -> str:
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Where a component that is not built in came from: a plugin file, module or entry point,
+    with the SHA-256 of its code (a changed plugin gives new run ids)."""
+
+    ref: str     # absolute file path, or module name
+    sha256: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"source": self.ref, "sha256": self.sha256}
+
+
+# Set by pinnbench.plugins while it imports a plugin, so its registrations record their source.
+loading: list[Source] = []
+
+
 class Registry:
-    """Maps registered names to component classes of one kind (e.g. "problem")."""
+    """Maps registered names to component classes of one kind (e.g. "problem").
+
+    Registration checks the class against its axis's protocol (``pinnbench.protocols``) and
+    sets its ``capabilities`` to those it and its bases declare (none when none do)."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, type] = {}
+        self._sources: dict[str, Source] = {}
 
     def register(self, name: str) -> Callable[[type[T]], type[T]]:
+        from pinnbench.protocols import ProtocolError, conformance
+
         def decorator(cls: type[T]) -> type[T]:
-            if name in self._entries:
-                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            source = loading[-1] if loading else None
+            if name in self._entries and not self._same_plugin(name, source):
+                where = self._sources.get(name)
+                raise ValueError(f"{self.kind} {name!r} is registered twice (first by "
+                                 f"{where.ref if where else 'pinnbench itself'})")
             if not dataclasses.is_dataclass(cls):
-                raise TypeError(f"{self.kind} {name!r} must be a dataclass")
+                raise ProtocolError(f"{self.kind} {name!r} must be a dataclass "
+                                    "(@dataclasses.dataclass(frozen=True) under the register "
+                                    "decorator)")
+            cls.capabilities = capabilities_along_mro(cls)  # type: ignore[attr-defined]
+            missing = conformance(self.kind, cls)
+            if missing:
+                raise ProtocolError(f"{self.kind} {name!r} ({cls.__name__}) does not implement "
+                                    f"the {self.kind} protocol: needs {'; '.join(missing)}")
             self._entries[name] = cls
+            if source is not None:
+                self._sources[name] = source
+            else:
+                self._sources.pop(name, None)
             cls.registered_name = name  # type: ignore[attr-defined]
             return cls
 
         return decorator
+
+    def _same_plugin(self, name: str, source: Source | None) -> bool:
+        """A plugin loaded again (same file or module, e.g. after an edit) replaces its own
+        registrations; anything else registering a taken name is an error."""
+        old = self._sources.get(name)
+        return source is not None and old is not None and old.ref == source.ref
+
+    def source(self, name: str) -> Source | None:
+        """The plugin ``name`` came from; None for a built-in component."""
+        return self._sources.get(name)
 
     def get(self, name: str) -> type:
         try:
@@ -103,6 +149,16 @@ REGISTRIES: dict[str, Registry] = {
     "sampler": samplers,
     "loss": losses,
 }
+
+
+def capabilities_along_mro(cls: type) -> frozenset[str]:
+    """The capabilities a class and its bases declare: a subclass keeps its bases' ones."""
+    return frozenset().union(*(vars(k).get("capabilities", ()) for k in cls.__mro__))
+
+
+def component_name(component: Any) -> str:
+    """The registered name of a component (its class name if it is not registered)."""
+    return vars(type(component)).get("registered_name") or type(component).__name__
 
 
 def options_of(cls: type) -> list[dataclasses.Field]:

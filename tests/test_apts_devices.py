@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent("""
     out = {"devices": jax.device_count()}
     for shard in (True, False):
         opt = APTS(subdomains=4, local_steps=2, shard=shard)
-        step = jax.jit(lambda p, s: opt.step(p, s, objective, jnp.asarray(0)))
+        step = jax.jit(lambda p, s: opt.step(s, jnp.asarray(0), objective, p))
         state = opt.init(params)
         p = params
         for _ in range(3):

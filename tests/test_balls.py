@@ -9,10 +9,11 @@ from jax.flatten_util import ravel_pytree
 import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import train
 from pinnbench.models.balls import Balls, gates
+from pinnbench.models.balls_jacobian import ascent_direction, block_system
 from pinnbench.models.mlp import MLP
 from pinnbench.objective import Objective
 from pinnbench.optim.lm import damped_step
-from pinnbench.optim.sparse_lm import SparseLM, ascent_direction, block_system, normal_matrix
+from pinnbench.optim.sparse_lm import SparseLM, normal_matrix
 from pinnbench.problems.helmholtz import Helmholtz2D
 from pinnbench.problems.navier_stokes import Kovasznay
 from pinnbench.sampling.aas import AAS
@@ -137,7 +138,7 @@ def test_block_jacobian_and_sparse_step_agree_with_dense_to_1e_10():
     problem = Helmholtz2D(a1=1, a2=2)
     model = Balls(n_balls=9, width=6, depth=2, capacity=0.5).bind(problem.lower, problem.upper)
     params, objective = setup(problem, model, 300, 100)
-    b = jax.jit(lambda p: block_system(objective, p))(params)
+    b = jax.jit(lambda p: block_system(objective.model, objective, p))(params)
     assert int(b.dropped) == 0
     assert b.J.shape[1] < 0.6 * b.r.shape[0]  # each block holds about half the rows or fewer
     residual = expert_residual(objective, params)
@@ -148,7 +149,7 @@ def test_block_jacobian_and_sparse_step_agree_with_dense_to_1e_10():
     assert np.mean(np.asarray(J) == 0) > 0.4  # the dense Jacobian really is block-sparse
 
     opt = SparseLM(cg_tol=1e-14, cg_maxiter=3000)
-    new, state, info = jax.jit(lambda p, s: opt.step(p, s, objective, jnp.asarray(0)))(
+    new, state, info = jax.jit(lambda p, s: opt.step(s, jnp.asarray(0), objective, p))(
         params, opt.init(params))
     Jd = np.asarray(J).reshape(J.shape[0], -1)
     mu = 1e-3 * np.max(np.sum(Jd**2, axis=0))
@@ -161,7 +162,7 @@ def test_block_jacobian_and_sparse_step_agree_with_dense_to_1e_10():
     # The direct solve: J^T J assembled from the blocks, then Cholesky.
     np.testing.assert_allclose(normal_matrix(b.J, b.rows, b.r.shape[0]), Jd.T @ Jd, atol=1e-9)
     direct = SparseLM(solver="cholesky")
-    new, state, info = jax.jit(lambda p, s: direct.step(p, s, objective, jnp.asarray(0)))(
+    new, state, info = jax.jit(lambda p, s: direct.step(s, jnp.asarray(0), objective, p))(
         params, direct.init(params))
     assert int(state["accepted"]) == 1 and int(info["cg_iterations"]) == 0
     np.testing.assert_allclose(ball_major(new), flat + delta.reshape(flat.shape), atol=1e-10)
@@ -172,7 +173,7 @@ def test_gauge_rows_that_read_another_point_are_built_through_the_model():
     problem = Kovasznay()
     model = Balls(n_balls=4, width=5, depth=1).bind(problem.lower, problem.upper)
     params, objective = setup(problem, model, 80, 40)
-    b = jax.jit(lambda p: block_system(objective, p))(params)
+    b = jax.jit(lambda p: block_system(objective.model, objective, p))(params)
     residual = expert_residual(objective, params)
     flat = ball_major(params)
     J = jax.jit(jax.jacfwd(residual))(flat)

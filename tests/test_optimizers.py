@@ -54,7 +54,7 @@ def minimise(optimizer, objective, x0, steps):
     def run(params, state):
         def body(carry, i):
             p, s = carry
-            p, s, info = optimizer.step(p, s, objective, i)
+            p, s, info = optimizer.step(s, i, objective, p)
             return (p, s), info["loss"]
 
         return jax.lax.scan(body, (params, state), jnp.arange(steps))

@@ -21,6 +21,7 @@ from pinnbench.losses.base import ConstraintView
 from pinnbench.machine import machine_info, peak_device_mb, peak_host_rss_mb
 from pinnbench.metrics import all_metrics, rel_l2_per_field
 from pinnbench.objective import Objective
+from pinnbench.protocols import SNAPSHOT, check_step_info, has
 from pinnbench.sampling.base import Probe
 from pinnbench.spec import RunSpec
 
@@ -105,7 +106,8 @@ class Trainer:
         points = sampler_state["points"]
         loss_state = self.loss.update(loss_state, step, self.objective(points, loss_state), params)
         objective = self.objective(points, loss_state)
-        params, opt_state, info = self.optimizer.step(params, opt_state, objective, step)
+        params, opt_state, info = self.optimizer.step(opt_state, step, objective, params)
+        check_step_info(info, self.optimizer)
         work = info.get("work", {})
         carry = (params, opt_state, sampler_state, step + 1, loss_state)
         return carry, (info["loss"], info["done"], work)
@@ -127,7 +129,7 @@ class Trainer:
         out["loss"] = objective.weighted(terms)
         # Weights a loss strategy sets as it trains (NTK), to follow them over time.
         out.update({f"weight.{k}": v for k, v in self.loss.weights(loss_state).items()})
-        if hasattr(self.model, "snapshot"):  # e.g. ball centres and radii, to plot over time
+        if has(self.model, SNAPSHOT):  # e.g. ball centres and radii, to plot over time
             out.update({f"model.{k}": v for k, v in self.model.snapshot(params).items()})
         return out
 

@@ -1,4 +1,5 @@
-"""The loss-strategy protocol: how a problem's residuals become the training loss.
+"""Shared pieces of loss strategies (protocol: :mod:`pinnbench.protocols`): how a problem's
+residuals become the training loss.
 
     constraints(problem) -> tuple[Constraint, ...]     # the terms trained on (gPINN adds some,
                                                        # causal reweights one); once per run
@@ -15,24 +16,11 @@ constraints and no weights, which is exactly the loss as it was before strategie
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import jax
 
 from pinnbench.problems.base import Constraint
-
-
-class LossStrategy(Protocol):
-    fixed: bool
-
-    def constraints(self, problem: Any) -> tuple[Constraint, ...]: ...
-
-    def init(self, constraints: tuple[Constraint, ...], dtype: Any) -> dict[str, Any]: ...
-
-    def update(self, state: dict[str, Any], step: jax.Array, objective: Any,
-               params: Any) -> dict[str, Any]: ...
-
-    def weights(self, state: dict[str, Any]) -> dict[str, jax.Array]: ...
 
 
 class ConstraintView:

@@ -81,7 +81,7 @@ class Causal(Stateless):
 
     def incompatibility(self, parts: dict[str, Any]) -> str | None:
         problem = parts.get("problem")
-        if problem is not None and not getattr(problem, "time_dependent", False):
+        if problem is not None and not problem.time_dependent:
             return (f"causal weighting orders residuals in time; "
                     f"{type(problem).registered_name} is not time dependent")
         return None

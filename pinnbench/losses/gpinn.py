@@ -48,7 +48,7 @@ class GPINN(Stateless):
                         check=lambda v: isinstance(v, bool), expect="true or false")
 
     def axes(self, problem: Any) -> range:
-        space = problem.dim - 1 if getattr(problem, "time_dependent", False) else problem.dim
+        space = problem.dim - 1 if problem.time_dependent else problem.dim
         return range(problem.dim if self.time else space)
 
     def constraints(self, problem: Any) -> tuple[Constraint, ...]:

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 from pinnbench.derivatives import Jet, JetMode
 from pinnbench.models.base import ACTIVATIONS, InputMap
 from pinnbench.models.mlp import MLP
+from pinnbench.protocols import BLOCK_JACOBIAN, DENSITY, JET, SNAPSHOT, Blocks
 from pinnbench.registry import models, non_negative, option, positive
 
 # Density weights stay within this factor of each other, so no ball can swallow the sample.
@@ -129,6 +130,8 @@ class Balls:
     local_init: bool = option(True, "initialise each expert's first layer on its own ball "
                               "(as if it saw the ball as [-1, 1]^d) rather than on the box")
     inputs: InputMap = dataclasses.field(default=InputMap(), metadata={"internal": True})
+
+    capabilities = frozenset({JET, SNAPSHOT, BLOCK_JACOBIAN, DENSITY})
 
     # ---- construction ---------------------------------------------------------------------
     def bind(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> Balls:
@@ -263,6 +266,24 @@ class Balls:
     def snapshot(self, params: dict[str, Any]) -> dict[str, jax.Array]:
         return {"centres": params["centres"], "radii": self.radii(params),
                 "weights": self.weights(params)}
+
+    # ---- what a block-sparse solver and an adaptive sampler ask of it ----------------------
+    # (pinnbench.models.balls_jacobian imports this module, hence the imports inside.)
+    def block_system(self, objective: Any, params: dict[str, Any]) -> Blocks:
+        from pinnbench.models.balls_jacobian import block_system
+
+        return block_system(self, objective, params)
+
+    def expert_vectors(self, params: dict[str, Any]) -> tuple[jax.Array, Any]:
+        from pinnbench.models.balls_jacobian import expert_vectors
+
+        return expert_vectors(params)
+
+    def ascend_density(self, params: dict[str, Any], x: jax.Array, sq_residual: jax.Array,
+                       lr: jax.Array) -> dict[str, Any]:
+        from pinnbench.models.balls_jacobian import ascend
+
+        return ascend(self, params, x, sq_residual, lr)
 
 
 def combine(expert: Jet, lam: jax.Array, dlam: jax.Array, d2lam: jax.Array) -> Jet:

@@ -28,6 +28,7 @@ from pinnbench.derivatives import Field, Jet, JetMode
 from pinnbench.models.base import ACTIVATIONS
 from pinnbench.models.decomposition import chunked
 from pinnbench.models.fbpinn import Decomposed, pair_network, to_jet, windowed
+from pinnbench.protocols import LINEAR_SYSTEM
 from pinnbench.registry import models, option, positive
 
 BASES = ("random", "polynomial")
@@ -106,6 +107,8 @@ class ELMFBPINN(Decomposed):
     init_scale: float = positive("random basis: standard deviation of the fixed weights", 1.0)
     degree: int = option(2, "polynomial basis: total degree", check=lambda v: v >= 0,
                          expect=">= 0")
+
+    capabilities = frozenset({LINEAR_SYSTEM})  # with JET from Decomposed
 
     def basis_size(self, in_dim: int) -> int:
         """K, basis functions per subdomain."""
@@ -200,6 +203,10 @@ class ELMFBPINN(Decomposed):
         return chunked(one, x, self._points_per_chunk())
 
     # ---- the least-squares system ------------------------------------------------------------
+    def solver_geometry(self) -> Any:
+        """The decomposition, which bounds the least-squares solver's Schwarz patches."""
+        return self.domain
+
     def linear_system(self, objective: Any, params: dict) -> tuple[list, jax.Array]:
         """The residual vector r (sqrt(w_k / N_k) r_k stacked as ``Objective.residual_vector``)
         and its Jacobian with respect to ``params["out"]``, block-sparse.

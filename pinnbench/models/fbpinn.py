@@ -51,6 +51,7 @@ from pinnbench.models.decomposition import (
     level_columns,
     subdomain_blocks,
 )
+from pinnbench.protocols import JET
 from pinnbench.registry import models, option, positive
 
 PairJet = tuple[jax.Array, jax.Array | None, jax.Array | None]
@@ -215,6 +216,8 @@ class Decomposed:
                          check=lambda v: v in WINDOWS, expect=f"one of {sorted(WINDOWS)}")
     chunk: int = positive("most (point, subdomain) pairs evaluated at once", 16384)
     domain: Decomposition | None = dataclasses.field(default=None, metadata={"internal": True})
+
+    capabilities = frozenset({JET})
 
     def bind(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> Decomposed:
         return dataclasses.replace(self, domain=Decomposition.build(

@@ -15,6 +15,7 @@ from pinnbench.models.base import (
     activation_jet,
     glorot_normal,
 )
+from pinnbench.protocols import JET
 from pinnbench.registry import models, option, positive
 
 
@@ -31,6 +32,8 @@ class MLP:
     activation: str = option("tanh", "hidden activation", check=lambda v: v in ACTIVATIONS,
                              expect=f"one of {sorted(ACTIVATIONS)}")
     inputs: InputMap = dataclasses.field(default=InputMap(), metadata={"internal": True})
+
+    capabilities = frozenset({JET})
 
     def bind(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> MLP:
         return dataclasses.replace(self, inputs=InputMap(tuple(lower), tuple(upper)))

@@ -46,7 +46,7 @@ class Adam:
     def init(self, params: Any) -> Any:
         return self.transform().init(params)
 
-    def step(self, params, state, objective: Objective, step):
+    def step(self, state, step, objective: Objective, params):
         loss, grad = jax.value_and_grad(objective.loss)(params)
         updates, state = self.transform().update(grad, state, params)
         info = {"loss": loss, "done": jnp.asarray(False), "work": work(grad=1)}

@@ -32,17 +32,17 @@ class AdamLBFGS:
         adam, lbfgs = self.phases
         return adam.init(params), lbfgs.init(params)
 
-    def step(self, params, state, objective: Objective, step):
+    def step(self, state, step, objective: Objective, params):
         adam, lbfgs = self.phases
 
         def first(operand):
             params, (s_adam, s_lbfgs) = operand
-            params, s_adam, info = adam.step(params, s_adam, objective, step)
+            params, s_adam, info = adam.step(s_adam, step, objective, params)
             return params, (s_adam, s_lbfgs), info
 
         def second(operand):
             params, (s_adam, s_lbfgs) = operand
-            params, s_lbfgs, info = lbfgs.step(params, s_lbfgs, objective, step)
+            params, s_lbfgs, info = lbfgs.step(s_lbfgs, step, objective, params)
             return params, (s_adam, s_lbfgs), info
 
         return jax.lax.cond(step < self.adam_steps, first, second, (params, state))

@@ -52,7 +52,7 @@ class LBFGS:
             "restarts": jnp.asarray(0, jnp.int32),
         }
 
-    def step(self, params, state, objective: Objective, step):
+    def step(self, state, step, objective: Objective, params):
         opt = self.transform()
 
         def iterate(operand):

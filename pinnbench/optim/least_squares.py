@@ -31,7 +31,8 @@ import numpy as np
 
 from pinnbench.objective import Objective
 from pinnbench.optim.base import work
-from pinnbench.registry import non_negative, optimizers, option, positive
+from pinnbench.protocols import LINEAR, LINEAR_SYSTEM, has
+from pinnbench.registry import component_name, non_negative, optimizers, option, positive
 
 SOLVERS = ("auto", "dense", "cg", "lsqr")
 PRECONDITIONERS = ("block_jacobi", "schwarz", "none")
@@ -374,16 +375,12 @@ def cgls(matvec, rmatvec, b: jax.Array, x_shape: tuple, tol: float, max_iters: i
     return Krylov(s["x"], s["k"], estimate)
 
 
-def problem_name(problem: Any) -> str:
-    return getattr(type(problem), "registered_name", type(problem).__name__)
-
-
 @optimizers.register("lstsq")
 @dataclasses.dataclass(frozen=True)
 class LinearLeastSquares:
     """Solve for the output weights of a fixed-basis model (elm_fbpinn) by linear least squares.
 
-    Linear problems (``problem.linear``): one step, then done. Nonlinear problems need
+    Linear problems (the ``linear`` capability): one step, then done. Nonlinear problems need
     ``gauss_newton = true``: each step is then one Gauss-Newton iteration. The summary records the
     system's rows, columns and nonzeros, a condition estimate (dense: ratio of the extreme singular
     values of M; cg / lsqr: of the preconditioned M T; cg with schwarz: the square root of that
@@ -419,12 +416,11 @@ class LinearLeastSquares:
                     'not "lsqr" (additive Schwarz has no square-root factor for LSQR\'s right '
                     'preconditioning)')
         model, problem = parts.get("model"), parts.get("problem")
-        if model is not None and not hasattr(model, "linear_system"):
-            name = getattr(type(model), "registered_name", type(model).__name__)
-            return (f"lstsq needs a model with fixed basis functions (elm_fbpinn); got {name}")
-        if problem is not None and not getattr(problem, "linear", False) \
-                and not self.gauss_newton:
-            return (f"lstsq solves linear problems; {problem_name(problem)} is nonlinear "
+        if model is not None and not has(model, LINEAR_SYSTEM):
+            return ("lstsq needs a model that is linear in its output weights (the "
+                    f"linear_system capability, e.g. elm_fbpinn); got {component_name(model)}")
+        if problem is not None and not has(problem, LINEAR) and not self.gauss_newton:
+            return (f"lstsq solves linear problems; {component_name(problem)} is nonlinear "
                     "(set gauss_newton = true for Gauss-Newton iterations)")
         return None
 
@@ -485,8 +481,8 @@ class LinearLeastSquares:
         facts.update(iterations=out.iterations, rank=jnp.asarray(-1, jnp.int32), cond=out.cond)
         return jnp.einsum("jab,jb->ja", t, out.x), facts
 
-    def step(self, params, state, objective: Objective, step):
-        linear = getattr(objective.problem, "linear", False)
+    def step(self, state, step, objective: Objective, params):
+        linear = has(objective.problem, LINEAR)
         out = params["out"]
 
         def with_out(a):
@@ -498,7 +494,7 @@ class LinearLeastSquares:
             op = Operator([BlockRows(v, i) for v, i in blocks], out.shape[0],
                           out.shape[1] * out.shape[2])
             loss = r @ r
-            d, facts = self.solve(op, r, getattr(objective.model, "domain", None))
+            d, facts = self.solve(op, r, objective.model.solver_geometry())
             d = d.reshape(out.shape)
             if linear:
                 new, new_loss = out + d, loss

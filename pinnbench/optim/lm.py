@@ -94,7 +94,7 @@ class LevenbergMarquardt:
             "last_loss": jnp.asarray(jnp.inf, dtype),
         }
 
-    def step(self, params, state, objective: Objective, step):
+    def step(self, state, step, objective: Objective, params):
         flat, unravel = ravel_pytree(params)
 
         def residual(x):

@@ -1,148 +1,36 @@
-"""Levenberg-Marquardt for the balls model with a block-sparse Jacobian, and the AAS ascent.
+"""Levenberg-Marquardt on a block-sparse Jacobian (PINN Balls), and the adversarial ascent.
 
-The residual row of a point depends on expert j's parameters only when the point lies in ball j,
-so the Jacobian is stored as M blocks J_j of (rows of ball j's points) x (expert j's parameters),
-with the global row index of each block row. J^T J has a nonzero (j, k) block only where balls j
-and k share points; it is never formed. The damped normal equations
+The model provides the system (its ``block_jacobian`` capability, ``pinnbench.protocols``): the
+residual vector and M Jacobian blocks J_j of (rows of expert j's points) x (expert j's
+parameters), with the global row of each block row. J^T J has a nonzero (j, k) block only where
+experts j and k share points; it is never formed for CG. The damped normal equations
 (J^T J + mu I) delta = -J^T r are solved by preconditioned CG whose matvec goes through the blocks
 (J v scatters each J_j v_j into the rows, J^T y gathers them back), with a block-Jacobi
-preconditioner (J_j^T J_j + mu I, factorised per ball) or its diagonal.
+preconditioner (J_j^T J_j + mu I, factorised per block) or its diagonal; or exactly, by Cholesky
+of J^T J assembled from the blocks.
 
-Each block row is a per-point reverse-mode Jacobian with respect to one expert's parameters: at
-point x_i, u = rest_i + lambda_j(x_i) U_j(x_i; theta_j), where rest_i (value, gradient, Hessian
-diagonal of every other ball's term) is fixed and read off the batched forward pass, so a block
-costs one expert evaluation per point. A constraint that reads the field away from its own point
-(a pressure gauge, a periodic boundary: ``field_at``) is detected while tracing; its rows are
-then built through the whole model, one row per point in every block.
-
-Centres, radii and density weights are not part of the LM system: with ``aas_lr > 0`` they take
-one gradient-ascent step after every LM step (adversarial adaptive sampling), on
-log E_p[|r|^2] with p proportional to the balls' density, estimated by self-normalised
-importance weights over the current interior points (the current density standing for the one
-they were drawn from). Its gradient, sum_i (|r_i|^2 / sum |r|^2 - 1/N) grad log p(x_i), does
-not depend on the residual's scale. The rate decays as aas_lr * aas_decay^step. With
-``aas_lr = 0`` the balls stay where k-means put them.
+With ``aas_lr > 0`` every LM step is followed by the model's ascent of its sampling density on
+the residual (its ``density`` capability: adversarial adaptive sampling), at the rate
+aas_lr * aas_decay^step. With ``aas_lr = 0`` the density stays as initialised.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 
-from pinnbench.derivatives import Field, Jet
-from pinnbench.models.balls import Balls, combine, total
 from pinnbench.objective import Objective
 from pinnbench.optim.base import work
 from pinnbench.optim.lm import STOP_REASONS, nielsen_update
-from pinnbench.registry import non_negative, optimizers, option, positive
+from pinnbench.protocols import BLOCK_JACOBIAN, DENSITY, Blocks, has
+from pinnbench.registry import component_name, non_negative, optimizers, option, positive
 
 PRECONDITIONERS = ("block_jacobi", "jacobi", "none")
 SOLVERS = ("cg", "cholesky")
-GEOMETRY = ("centres", "log_radii", "log_weights")
-
-
-class Blocks(NamedTuple):
-    """The stacked residual vector and its Jacobian as per-ball blocks."""
-
-    r: jax.Array         # (R,) sqrt(w_k / N_k) r_k, rows point by point
-    J: jax.Array         # (M, B, P): block rows x expert parameters (padding rows are zero)
-    rows: jax.Array      # (M, B): global row of each block row
-    interior: jax.Array  # (N_interior,) unweighted |r|^2 per interior point (AAS)
-    dropped: jax.Array   # members beyond a ball's capacity, worst ball (0: exact)
-
-
-class _BallView:
-    """Expert j at one point, seen as a model of theta_j: everything else is a fixed ``rest``."""
-
-    def __init__(self, expert, unravel, x, gate, rest, seen):
-        self.expert, self.unravel, self.x, self.gate, self.rest = expert, unravel, x, gate, rest
-        self.seen = seen
-
-    def jet(self, theta, x, mode):
-        if x is not self.x:  # the residual reads the field at other points
-            self.seen["foreign"] = True
-        e = self.expert.jet(self.unravel(theta), self.x, "diag")
-        lam, dlam, d2lam = self.gate
-        c = combine(e, lam[None], dlam[None], d2lam[None])
-        value, grad, diag = (a + b for a, b in zip(self.rest, c, strict=True))
-        return Jet(value, grad, jnp.sum(diag, axis=1) if mode == "laplacian" else diag)
-
-    def apply(self, theta, x):
-        return self.jet(theta, x, "diag").value
-
-
-def block_system(objective: Objective, params: dict[str, Any]) -> Blocks:
-    """Residual vector and block Jacobian of ``objective`` for the balls model at ``params``."""
-    model: Balls = objective.model
-    experts = params["experts"]
-    unravel = ravel_pytree(jax.tree.map(lambda a: a[0], experts))[1]
-    flat = jax.vmap(lambda t: ravel_pytree(t)[0])(experts)  # (M, P)
-    m_balls = flat.shape[0]
-    regions: dict[str, Any] = {}
-    values, blocks, rows, dropped = [], [], [], []
-    interior = None
-    offset = 0
-    for c in objective.problem.constraints():
-        x = objective.points[c.region]
-        n, d = x.shape
-        if c.region not in regions:
-            layout, contrib = model.contributions(params, x)
-            regions[c.region] = (layout, contrib, total(layout.idx, contrib, n, "diag"))
-            dropped.append(jnp.max(jnp.maximum(layout.count - layout.idx.shape[1], 0)))
-        layout, contrib, tot = regions[c.region]
-        seen = {"foreign": False}
-
-        def point(theta, xp, gate, rest, c=c, seen=seen):
-            view = _BallView(model.expert, unravel, xp[None], gate, rest, seen)
-            return jnp.ravel(c.residual(Field(view, theta, view.x)))
-
-        xs = x[layout.idx]
-        rest = tuple(a[layout.idx] - b for a, b in zip(tot, contrib, strict=True))
-        gate = (layout.lam, layout.grad, layout.diag)
-        per_ball = jax.vmap(jax.jacrev(point), (None, 0, 0, 0))
-        J = jax.vmap(per_ball)(flat, xs, gate, rest)  # (M, C, k, P)
-        if seen["foreign"]:
-            r, J, idx, mask = _through_model(objective, c, params, unravel, flat)
-        else:
-            r = jnp.ravel(c.residual(Field(model, params, x)))
-            idx, mask = layout.idx, layout.mask
-        k = J.shape[2]
-        scale = jnp.sqrt(objective.weight(c.name) / r.shape[0])
-        values.append(scale * r)
-        J = J * (scale * mask)[..., None, None]
-        blocks.append(J.reshape(m_balls, -1, J.shape[-1]))
-        rows.append((offset + idx[..., None] * k + jnp.arange(k)).reshape(m_balls, -1))
-        offset += r.shape[0]
-        if c.region == "interior":
-            sq = jnp.sum(r.reshape(n, -1) ** 2, axis=1)
-            interior = sq if interior is None else interior + sq
-    if interior is None:
-        interior = jnp.zeros((0,), flat.dtype)
-    return Blocks(jnp.concatenate(values), jnp.concatenate(blocks, axis=1),
-                  jnp.concatenate(rows, axis=1), interior, jnp.max(jnp.stack(dropped)))
-
-
-def _through_model(objective, c, params, unravel, flat):
-    """Rows of a constraint that is not local to its point: every point in every block, each
-    row through the whole model with expert j's parameters varied."""
-    x = objective.points[c.region]
-
-    def point(theta, j, xp):
-        experts = jax.tree.map(lambda a, t: a.at[j].set(t), params["experts"], unravel(theta))
-        field = Field(objective.model, {**params, "experts": experts}, xp[None])
-        return jnp.ravel(c.residual(field))
-
-    r = jnp.ravel(jax.vmap(point, (None, None, 0))(flat[0], 0, x))
-    per_ball = jax.vmap(jax.jacrev(point), (None, None, 0))
-    m = flat.shape[0]
-    J = jax.vmap(per_ball, (0, 0, None))(flat, jnp.arange(m), x)
-    idx = jnp.broadcast_to(jnp.arange(x.shape[0]), (m, x.shape[0]))
-    return r, J, idx, jnp.ones(idx.shape, bool)
 
 
 # ---- the block operator -------------------------------------------------------------------------
@@ -244,18 +132,6 @@ def solve_damped(blocks: Blocks, mu: jax.Array, preconditioner: str, tol: float,
     return pcg(matvec, -g, block_preconditioner(J, mu, preconditioner), tol, maxiter)
 
 
-# ---- AAS ascent ---------------------------------------------------------------------------------
-def ascent_direction(model: Balls, params: dict[str, Any], x: jax.Array,
-                     sq: jax.Array) -> dict[str, jax.Array]:
-    """Gradient of log E_p[|r|^2] over the ball geometry, self-normalised over the points x."""
-    a = sq / jnp.maximum(jnp.sum(sq), jnp.finfo(sq.dtype).tiny) - 1.0 / sq.shape[0]
-
-    def objective(geometry):
-        return a @ jnp.log(model.density({**params, **geometry}, x))
-
-    return jax.grad(objective)({k: params[k] for k in GEOMETRY})
-
-
 @optimizers.register("lm_sparse")
 @dataclasses.dataclass(frozen=True)
 class SparseLM:
@@ -285,9 +161,12 @@ class SparseLM:
 
     def incompatibility(self, parts: dict[str, Any]) -> str | None:
         model = parts.get("model")
-        if model is not None and not isinstance(model, Balls):
-            name = getattr(type(model), "registered_name", type(model).__name__)
-            return f"lm_sparse stores the Jacobian per ball and needs the balls model; got {name}"
+        if model is not None and not has(model, BLOCK_JACOBIAN):
+            return ("lm_sparse stores the Jacobian per expert and needs a model with the "
+                    f"block_jacobian capability (balls); got {component_name(model)}")
+        if model is not None and self.aas_lr > 0 and not has(model, DENSITY):
+            return ("lm_sparse with aas_lr > 0 moves the model's sampling density and needs a "
+                    f"model with the density capability (balls); got {component_name(model)}")
         problem = parts.get("problem")
         if problem is not None:
             dense = [c.name for c in problem.constraints() if not c.pointwise]
@@ -296,7 +175,7 @@ class SparseLM:
         return None
 
     def init(self, params: Any) -> dict[str, Any]:
-        dtype = params["centres"].dtype
+        dtype = jax.tree.leaves(params)[0].dtype
         return {
             "mu": jnp.asarray(-1.0, dtype),
             "nu": jnp.asarray(2.0, dtype),
@@ -311,10 +190,8 @@ class SparseLM:
 
     def lm_step(self, params, state, objective: Objective):
         """One trial LM step on the experts: (params, state, loss, blocks, cg iterations)."""
-        b = block_system(objective, params)
-        experts = params["experts"]
-        unravel = ravel_pytree(jax.tree.map(lambda a: a[0], experts))[1]
-        flat = jax.vmap(lambda t: ravel_pytree(t)[0])(experts)
+        b = objective.model.block_system(objective, params)
+        flat, rebuild = objective.model.expert_vectors(params)
         loss = b.r @ b.r
         g = vjp_blocks(b.J, b.rows, b.r)
         first = self.tau * jnp.max(jnp.sum(b.J * b.J, axis=1))
@@ -324,7 +201,7 @@ class SparseLM:
         else:
             delta, iters = solve_damped(b, mu, self.preconditioner, self.cg_tol,
                                         self.cg_maxiter)
-        trial = {**params, "experts": jax.vmap(unravel)(flat + delta)}
+        trial = rebuild(flat + delta)
         r_new = objective.residual_vector(trial)
         jd = jvp_blocks(b.J, b.rows, delta, b.r.shape[0])
         predicted = -(2 * jnp.sum(g * delta) + jd @ jd)
@@ -346,16 +223,14 @@ class SparseLM:
         params = jax.tree.map(lambda new, old: jnp.where(take, new, old), trial, params)
         return params, new_state, loss, b, iters
 
-    def step(self, params, state, objective: Objective, step):
+    def step(self, state, step, objective: Objective, params):
         def iterate(operand):
             params, state = operand
             params, state, loss, b, iters = self.lm_step(params, state, objective)
             if self.aas_lr > 0 and "interior" in objective.points:
                 lr = self.aas_lr * self.aas_decay ** step.astype(loss.dtype)
-                up = ascent_direction(objective.model, params, objective.points["interior"],
-                                      b.interior)
-                moved = {k: params[k] + lr * up[k] for k in GEOMETRY}
-                params = objective.model.project({**params, **moved})
+                params = objective.model.ascend_density(params, objective.points["interior"],
+                                                        b.interior, lr)
             return params, state, loss, iters
 
         def finished(operand):

@@ -180,7 +180,7 @@ class NewtonCG:
         return trust_region_step(loss, residual, x, radius, self.rule, cg_iters=self.cg_iters,
                                  damping=self.damping, kind=self.curvature)
 
-    def step(self, params, state, objective: Objective, step):
+    def step(self, state, step, objective: Objective, params):
         x, unravel = ravel_pytree(params)
         tr = self.global_step(x, state["radius"], objective, unravel)
         state = {"radius": tr.radius,
@@ -272,7 +272,7 @@ present (``on_devices``). With ``local_steps = 0``
         corrections, hvps = jax.vmap(replica)(self.on_devices(self.partitions(objective, key)))
         return jnp.mean(corrections, axis=0), jnp.sum(hvps).astype(jnp.int32)
 
-    def step(self, params, state, objective: Objective, step):
+    def step(self, state, step, objective: Objective, params):
         x, unravel = ravel_pytree(params)
         loss, _ = flat_problem(objective, unravel)
         f = loss(x)

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pinnbench.derivatives import Field
+from pinnbench.protocols import SOLUTION
 
 Region = Literal["interior", "boundary", "initial"]
 
@@ -46,6 +47,7 @@ class BoxProblem:
     outputs: tuple[str, ...] = ("u",)
     time_dependent: bool = False
     eval_resolution: int = 101
+    capabilities: frozenset[str] = frozenset()  # see pinnbench.protocols
 
     @property
     def dim(self) -> int:
@@ -116,6 +118,8 @@ class ClosedFormProblem(BoxProblem):
     gives the float64 reference, jax.numpy lets tests differentiate the exact solution with the
     same residuals the network is trained on, and boundary data are taken from it.
     """
+
+    capabilities = frozenset({SOLUTION})
 
     def solution(self, x, xp):  # noqa: ANN001, ANN201 - numpy or jax arrays alike
         raise NotImplementedError

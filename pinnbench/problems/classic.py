@@ -10,6 +10,7 @@ import jax.numpy as jnp
 
 from pinnbench.derivatives import Field
 from pinnbench.problems.base import ClosedFormProblem, Constraint, field_at
+from pinnbench.protocols import LINEAR
 from pinnbench.registry import option, positive, problems
 
 
@@ -32,7 +33,7 @@ class Heat(ClosedFormProblem):
     kappa: float = positive("diffusivity", 0.1)
     n: int = positive("mode number", 1)
 
-    linear = True  # the residuals are affine in u
+    capabilities = frozenset({LINEAR})  # the residuals are affine in u
     time_dependent = True
 
     @property
@@ -82,7 +83,7 @@ class PoissonMultiscale(ClosedFormProblem):
     n: int = option(2, "number of scales (finest frequency 2^n π)",
                     check=lambda v: isinstance(v, int) and 1 <= v <= 8, expect="1..8")
 
-    linear = True  # the residuals are affine in u
+    capabilities = frozenset({LINEAR})  # the residuals are affine in u
     lower = (0.0, 0.0)
     upper = (1.0, 1.0)
 
@@ -126,7 +127,7 @@ class Poisson1D(ClosedFormProblem):
 
     k: int = option(2, "frequency (multiples of π)", check=lambda v: v >= 1, expect=">= 1")
 
-    linear = True  # the residuals are affine in u
+    capabilities = frozenset({LINEAR})  # the residuals are affine in u
     lower = (-1.0,)
     upper = (1.0,)
     eval_resolution = 1001
@@ -159,7 +160,7 @@ class Oscillator(ClosedFormProblem):
     delta: float = option(2.0, "damping rate δ", check=lambda v: v >= 0, expect=">= 0")
     omega0: float = positive("natural frequency ω0 (> δ)", 20.0)
 
-    linear = True  # the residuals are affine in u
+    capabilities = frozenset({LINEAR})  # the residuals are affine in u
     lower = (0.0,)
     upper = (1.0,)
     time_dependent = True
@@ -203,7 +204,7 @@ class Convection(ClosedFormProblem):
 
     beta: float = option(50.0, "convection speed β")
 
-    linear = True  # the residuals are affine in u
+    capabilities = frozenset({LINEAR})  # the residuals are affine in u
     lower = (0.0, 0.0)
     upper = (2 * math.pi, 1.0)
     time_dependent = True
@@ -276,7 +277,7 @@ class Wave(ClosedFormProblem):
     c: float = positive("wave speed", 2.0)
     beta: float = positive("frequency of the second mode (multiples of π)", 3.0)
 
-    linear = True  # the residuals are affine in u
+    capabilities = frozenset({LINEAR})  # the residuals are affine in u
     lower = (0.0, 0.0)
     upper = (1.0, 1.0)
     time_dependent = True

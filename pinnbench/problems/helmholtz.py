@@ -6,16 +6,16 @@ import dataclasses
 import math
 
 import jax.numpy as jnp
-import numpy as np
 
 from pinnbench.derivatives import Field
-from pinnbench.problems.base import BoxProblem, Constraint
+from pinnbench.problems.base import ClosedFormProblem, Constraint
+from pinnbench.protocols import LINEAR
 from pinnbench.registry import option, positive, problems
 
 
 @problems.register("helmholtz2d")
 @dataclasses.dataclass(frozen=True)
-class Helmholtz2D(BoxProblem):
+class Helmholtz2D(ClosedFormProblem):
     """Δu + k²u = f on [-1, 1]², u = 0 on the boundary.
 
     Exact solution u = sin(a1·πx)·sin(a2·πy), so f = (k² − (a1² + a2²)π²)·u. The PINNacle / PINN
@@ -27,7 +27,7 @@ class Helmholtz2D(BoxProblem):
     k: float = option(1.0, "wavenumber")
     bc_weight: float = positive("weight of the boundary term", 1.0)
 
-    linear = True  # the residuals are affine in u
+    capabilities = frozenset({LINEAR})  # the residuals are affine in u
     lower = (-1.0, -1.0)
     upper = (1.0, 1.0)
 
@@ -48,5 +48,5 @@ class Helmholtz2D(BoxProblem):
         return (Constraint("pde", "interior", pde), Constraint("bc", "boundary", bc,
                                                                 self.bc_weight))
 
-    def reference(self, x: np.ndarray) -> np.ndarray:
-        return self._exact(x[:, 0], x[:, 1], np)[:, None]
+    def solution(self, x, xp):  # noqa: ANN001, ANN201 - numpy or jax arrays alike
+        return self._exact(x[:, 0], x[:, 1], xp)[:, None]

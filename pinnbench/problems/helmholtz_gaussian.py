@@ -11,6 +11,7 @@ from scipy.interpolate import RegularGridInterpolator
 
 from pinnbench.derivatives import Field
 from pinnbench.problems.base import BoxProblem, Constraint
+from pinnbench.protocols import LINEAR
 from pinnbench.references import helmholtz as fd
 from pinnbench.references.cache import cached
 from pinnbench.registry import option, positive, problems
@@ -34,7 +35,7 @@ class HelmholtzGaussian(BoxProblem):
                        check=lambda v: 15 <= v <= 1023, expect="15..1023")
     bc_weight: float = positive("weight of the boundary term", 1.0)
 
-    linear = True  # the residuals are affine in u
+    capabilities = frozenset({LINEAR})  # the residuals are affine in u
     lower = (0.0, 0.0)
     upper = (1.0, 1.0)
 

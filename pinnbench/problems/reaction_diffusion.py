@@ -12,6 +12,7 @@ import numpy as np
 
 from pinnbench.derivatives import Field
 from pinnbench.problems.base import ClosedFormProblem, Constraint
+from pinnbench.protocols import JET, has
 from pinnbench.registry import option, positive, problems
 
 LAPLACIANS = ("forward", "hutchinson")
@@ -21,7 +22,7 @@ A, B = math.pi / 2, math.pi / 4
 def second_along(f: Field, axis: int) -> jax.Array:
     """d²u/dx_axis² by two nested jvps: about three forward passes, whatever the input width
     (the Field's own ``d2`` would propagate the whole Hessian diagonal, d times more)."""
-    if not hasattr(f.model, "jet"):  # no jet: the Field's d2 is already this directional pass
+    if not has(f.model, JET):  # no jet: the Field's d2 is already this directional pass
         return f.d2(axis)
     fn = functools.partial(f.model.apply, f.params)
     e = jnp.zeros_like(f.x).at[:, axis].set(1.0)

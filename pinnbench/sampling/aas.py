@@ -17,8 +17,8 @@ from typing import Any
 
 import jax
 
-from pinnbench.models.balls import Balls
-from pinnbench.registry import positive, samplers
+from pinnbench.protocols import DENSITY, has
+from pinnbench.registry import component_name, positive, samplers
 from pinnbench.sampling.base import Adaptive, Probe, draw_by_weights
 
 
@@ -32,9 +32,9 @@ class AAS(Adaptive):
 
     def incompatibility(self, parts: dict[str, Any]) -> str | None:
         model = parts.get("model")
-        if model is not None and not isinstance(model, Balls):
-            name = getattr(type(model), "registered_name", type(model).__name__)
-            return f"aas draws from the balls' RBF density and needs the balls model; got {name}"
+        if model is not None and not has(model, DENSITY):
+            return ("aas draws from the model's sampling density and needs a model with the "
+                    f"density capability (balls); got {component_name(model)}")
         return None
 
     def adapt(self, state: dict[str, Any], problem: Any, probe: Probe) -> dict[str, Any]:

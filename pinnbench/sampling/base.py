@@ -1,4 +1,7 @@
-"""The sampler protocol: which collocation points the objective sees at each step.
+"""Shared pieces of samplers: the Probe, point counts, residual densities.
+
+A sampler decides which collocation points the objective sees at each step (its protocol is in
+:mod:`pinnbench.protocols`):
 
     init(problem, key, dtype) -> state                 # state["points"]: region -> (N, d) array
     update(state, step, problem, probe) -> state       # inside the compiled step; may resample
@@ -13,7 +16,7 @@ optimization for the loss gradient at its perturbed points. Samplers that ignore
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -50,15 +53,6 @@ class Probe:
         """The training loss on ``points`` and its gradient with respect to the parameters."""
         objective = Objective(self.problem, self.model, points, self.weights, False)
         return jax.value_and_grad(objective.loss)(self.params)
-
-
-class Sampler(Protocol):
-    fixed: bool
-
-    def init(self, problem: Any, key: jax.Array, dtype: Any) -> dict[str, Any]: ...
-
-    def update(self, state: dict[str, Any], step: jax.Array, problem: Any,
-               probe: Probe | None = None) -> dict[str, Any]: ...
 
 
 def regions_of(problem: Any) -> list[str]:

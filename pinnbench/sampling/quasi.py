@@ -34,7 +34,7 @@ def unit_to_region(problem: Any, region: str, u: np.ndarray) -> np.ndarray:
     if region == "initial":
         x[:, -1] = lo[-1]
         return x
-    space = problem.dim - 1 if getattr(problem, "time_dependent", False) else problem.dim
+    space = problem.dim - 1 if problem.time_dependent else problem.dim
     width = hi - lo
     measure = np.repeat([np.prod(np.delete(width, i)) for i in range(space)], 2)
     edges = np.cumsum(measure / measure.sum())

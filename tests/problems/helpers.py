@@ -16,11 +16,10 @@ from pinnbench.spec import RunSpec
 class ExactModel:
     """A "network" that returns a closed form, so residuals can be differentiated by AD."""
 
+    capabilities = frozenset()
+
     def __init__(self, problem: Any) -> None:
-        if hasattr(problem, "solution"):
-            self.solution = problem.solution
-        else:  # helmholtz2d keeps its exact solution in a private helper
-            self.solution = lambda x, xp: problem._exact(x[:, 0], x[:, 1], xp)[:, None]
+        self.solution = problem.solution
 
     def apply(self, params: Any, x: jax.Array) -> jax.Array:
         return self.solution(x, jnp)
@@ -28,6 +27,8 @@ class ExactModel:
 
 class RefModel:
     """Wraps a numpy function of points (e.g. a problem's ``reference``) for :class:`FDField`."""
+
+    capabilities = frozenset()
 
     def __init__(self, fn: Any, h: float = 1e-3) -> None:
         self.fn, self.h = fn, h
