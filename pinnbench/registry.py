@@ -113,6 +113,13 @@ class Registry:
         old = self._sources.get(name)
         return source is not None and old is not None and old.ref == source.ref
 
+    def snapshot(self) -> tuple[dict[str, type], dict[str, Source]]:
+        return dict(self._entries), dict(self._sources)
+
+    def restore(self, snapshot: tuple[dict[str, type], dict[str, Source]]) -> None:
+        """Undo the registrations since ``snapshot`` (a plugin that failed half-way)."""
+        self._entries, self._sources = dict(snapshot[0]), dict(snapshot[1])
+
     def source(self, name: str) -> Source | None:
         """The plugin ``name`` came from; None for a built-in component."""
         return self._sources.get(name)

@@ -75,6 +75,7 @@ MAX_FIELDS = 6
 def saved_fields(root: Path, runs: pd.DataFrame, metric: str, by: Sequence[str]) -> list:
     """Field grids of up to ``MAX_FIELDS`` median-seed runs whose parameters were saved."""
     from pinnbench.fields import evaluate_run
+    from pinnbench.spec import MissingPlugin
 
     out = []
     for _, r in plot.representative_runs(runs, metric, by).iterrows():
@@ -82,6 +83,8 @@ def saved_fields(root: Path, runs: pd.DataFrame, metric: str, by: Sequence[str])
             break
         try:
             out.append((f"{r['problem']} / {r['method']}", evaluate_run(root, r.to_dict())))
+        except MissingPlugin:
+            raise  # a map that needs a plugin is the user's to supply, not one to drop
         except (FileNotFoundError, KeyError, ValueError):
             continue  # runs without saved parameters (or without a spec) have no picture
     return out

@@ -119,7 +119,7 @@ class _Recorder:
 def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
             checkpoint: bool = False) -> str:
     """Train one run in this process and record it, whatever happens; returns its status."""
-    import pinnbench.plugins  # noqa: F401
+    from pinnbench import plugins
     from pinnbench.engine.train import Trainer
 
     emit = on_event or (lambda e: None)
@@ -134,6 +134,7 @@ def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
 
     params = None
     try:
+        plugins.load(spec.plugins)  # a worker's own interpreter: the suite's plugins again
         result = Trainer(spec).run(progress, checkpoint=rec if checkpoint else None)
         row, history, params = result.row, result.history, result.params
     except KeyboardInterrupt:  # only when running in-process: workers ignore SIGINT

@@ -20,7 +20,10 @@ class RunSpec:
     """One (problem, method, seed) cell of a suite, with every default filled in.
 
     ``problem`` and each entry of ``method`` are tables
-    ``{"type": registered name, option: value, ...}``.
+    ``{"type": registered name, option: value, ...}``. ``plugins`` are the plugin files and
+    modules to load before building it (a worker loads them); ``code`` maps each component that
+    came from a plugin ("problem", "optimizer", ...) to the SHA-256 of that plugin's code, which
+    the run id covers (the plugins' locations do not: moving a file keeps its runs).
     """
 
     suite: str
@@ -32,11 +35,16 @@ class RunSpec:
     data_seed: int
     precision: str
     budget: dict[str, Any]
+    plugins: tuple[str, ...] = ()
+    code: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
         """What the run id hashes: everything but the suite's name."""
         d = dataclasses.asdict(self)
         d.pop("suite")
+        d.pop("plugins")
+        if not d["code"]:  # runs of built-in components keep the ids they always had
+            d.pop("code")
         if d["method"].get("loss", DEFAULT_LOSS) == DEFAULT_LOSS:
             d["method"].pop("loss", None)
         tables = [("problem", d["problem"])] + [(k, d["method"][k]) for k in COMPONENTS
@@ -59,13 +67,50 @@ class RunSpec:
 
     @classmethod
     def from_json(cls, text: str) -> RunSpec:
-        return cls(**json.loads(text))
+        fields = json.loads(text)
+        fields["plugins"] = tuple(fields.get("plugins", ()))
+        return cls(**fields)
 
     def build(self, kind: str) -> Any:
         """Instantiate the problem or one method component from its table."""
         table = self.problem if kind == "problem" else self.part(kind)
         options = {k: v for k, v in table.items() if k != "type"}
+        if kind in self.code and table["type"] not in REGISTRIES[kind]:
+            raise MissingPlugin(
+                f"run {self.run_id} uses {kind} {table['type']!r} from a plugin "
+                f"({', '.join(self.plugins) or 'an installed package'}); pass --plugin")
         return REGISTRIES[kind].get(table["type"])(**options)
+
+    def plugin_columns(self) -> dict[str, str]:
+        """``plugin.<kind>``: the plugin file or module of each component from a plugin, with
+        its code's SHA-256 (also in the run id)."""
+        out = {}
+        for kind, sha in self.code.items():
+            table = self.problem if kind == "problem" else self.part(kind)
+            source = REGISTRIES[kind].source(table["type"]) if table["type"] in REGISTRIES[
+                kind] else None
+            out[f"plugin.{kind}"] = f"{source.ref if source else '?'} sha256:{sha}"
+        return out
+
+
+class MissingPlugin(KeyError):
+    """A recorded run whose component came from a plugin that is not loaded now."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def plugin_code(problem: dict[str, Any], method: dict[str, Any]) -> dict[str, str]:
+    """Which parts of a run come from plugins, with the SHA-256 of each plugin's code."""
+    tables = [("problem", problem)] + [(k, method.get(k, DEFAULT_LOSS if k == "loss" else None))
+                                       for k in COMPONENTS]
+    out = {}
+    for kind, table in tables:
+        if table is not None:
+            source = REGISTRIES[kind].source(table["type"])
+            if source is not None:
+                out[kind] = source.sha256
+    return out
 
     def part(self, kind: str) -> dict[str, Any]:
         """One method component's table (the loss defaults to plain)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pinnbench.registry import REGISTRIES, options_of, suggest
-from pinnbench.spec import COMPONENTS, DEFAULT_LOSS, RunSpec
+from pinnbench.spec import COMPONENTS, DEFAULT_LOSS, RunSpec, plugin_code
 
 PRECISIONS = ("float32", "float64")
 
@@ -36,6 +36,7 @@ class Suite:
     description: str
     profile: str | None
     doc: dict[str, Any]  # validated, profile applied, defaults merged into methods
+    plugins: tuple[str, ...] = ()  # loaded plugin files (absolute) and modules
 
     @property
     def seeds(self) -> list[int]:
@@ -62,10 +63,12 @@ class Suite:
                 cell = f"{p_label}/{m_label}"
                 if only and not any(fnmatch.fnmatch(s, only) for s in (cell, p_label, m_label)):
                     continue
+                code = plugin_code(problem, method)
                 for seed in seeds if seeds is not None else self.seeds:
                     data_seed = self.doc.get("data_seed", seed)
                     out.append(RunSpec(self.name, p_label, problem, m_label, method, seed,
-                                       data_seed, self.doc["precision"], self.doc["budget"]))
+                                       data_seed, self.doc["precision"], self.doc["budget"],
+                                       self.plugins if code else (), code))
         return out
 
 
@@ -164,8 +167,8 @@ def _merge(base: dict, override: dict) -> dict:
     return out
 
 
-TOP_KEYS = ["name", "description", "seeds", "data_seed", "precision", "budget", "problems",
-            "defaults", "methods", "executor", "profile"]
+TOP_KEYS = ["name", "description", "plugins", "seeds", "data_seed", "precision", "budget",
+            "problems", "defaults", "methods", "executor", "profile"]
 BUDGET_KEYS = ["steps", "time_s", "eval_every"]
 METHOD_KEYS = [*COMPONENTS, "weights"]
 
@@ -185,8 +188,8 @@ def _validate(doc: dict, c: _Checker, prefix: str = "", partial: bool = False,
     def key(k: str) -> str:
         return f"{prefix}.{k}" if prefix else k
 
-    c.known_keys(doc, TOP_KEYS if not prefix else [k for k in TOP_KEYS if k != "profile"],
-                 prefix)
+    c.known_keys(doc, TOP_KEYS if not prefix else [k for k in TOP_KEYS
+                                                   if k not in ("profile", "plugins")], prefix)
     if not partial:
         for required in ("name", "seeds", "problems", "methods"):
             if required not in doc:
@@ -355,8 +358,26 @@ def _finish(doc: dict, c: _Checker) -> dict:
     return doc
 
 
-def load_suite(path: str | Path, profile: str | None = None) -> Suite:
-    """Read, validate and resolve a suite file; raises :class:`SuiteError`."""
+def _load_plugins(raw: dict, c: _Checker, path: Path) -> tuple[str, ...]:
+    """The suite's ``plugins = [...]`` (paths relative to the suite file), imported."""
+    from pinnbench import plugins
+
+    refs = raw.get("plugins", [])
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        c.fail("plugins", f"expected a list of .py files or module names, got {_describe(refs)}")
+    loaded = []
+    for i, ref in enumerate(refs):
+        try:
+            loaded += plugins.load([ref], base=path.resolve().parent)
+        except plugins.PluginError as e:
+            c.fail(f"plugins[{i}]", str(e))
+    return tuple(loaded)
+
+
+def load_suite(path: str | Path, profile: str | None = None,
+               plugins: tuple[str, ...] = ()) -> Suite:
+    """Read, validate and resolve a suite file; raises :class:`SuiteError`. ``plugins``: those
+    already loaded from the command line, recorded with the suite's own."""
     import pinnbench.plugins  # noqa: F401  (registers every built-in component)
 
     path = Path(path)
@@ -371,7 +392,9 @@ def load_suite(path: str | Path, profile: str | None = None) -> Suite:
         raise SuiteError(path, "", f"cannot read ({e.strerror or type(e).__name__})") from None
     except tomllib.TOMLDecodeError as e:
         raise SuiteError(path, "", f"not valid TOML: {e}") from None
+    loaded = tuple(dict.fromkeys((*plugins, *_load_plugins(raw, c, path))))
     base = _validate(raw, c)
+    base.pop("plugins", None)
     profiles = c.table(raw.get("profile", {}), "profile")
     for name, overrides in profiles.items():
         _validate(c.table(overrides, f"profile.{name}"), c, prefix=f"profile.{name}",
@@ -385,4 +408,4 @@ def load_suite(path: str | Path, profile: str | None = None) -> Suite:
                                       partial=True, base=raw))
     doc = _finish(base, c)
     _check_compatibility(doc, c)
-    return Suite(path, doc["name"], doc["description"], profile, doc)
+    return Suite(path, doc["name"], doc["description"], profile, doc, loaded)

@@ -169,7 +169,7 @@ def test_incompatibility_messages():
     assert "reaction is nonlinear" in reason and "gauss_newton" in reason
     assert LinearLeastSquares(gauss_newton=True).incompatibility(
         {"model": elm, "problem": Reaction()}) is None
-    assert PoissonMultiscale.linear and not getattr(Reaction, "linear", False)
+    assert "linear" in PoissonMultiscale.capabilities and "linear" not in Reaction.capabilities
 
 
 # ---- additive Schwarz ------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Command-line interface: ``pinnbench run | compare | list | check | plot | report | collect``."""
+"""Command-line interface: ``pinnbench run | compare | list | check | plot | report | collect |
+reference | verify``."""
 
 from __future__ import annotations
 
@@ -27,6 +28,25 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ct
 def _bad_input(message: str) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_BAD_INPUT)
+
+
+PluginOption = Annotated[list[str] | None, typer.Option(
+    "--plugin", metavar="FILE_OR_MODULE", help="import a plugin (a .py file or a module) that "
+    "registers components; repeatable (docs/extending.md)")]
+
+
+def load_plugins_or_exit(refs: list[str] | None) -> tuple[str, ...]:
+    """Import the installed plugins and ``--plugin`` ones, or a one-line bad-input exit."""
+    from pinnbench import plugins
+
+    try:
+        plugins.load_entry_points()
+    except plugins.PluginError as e:
+        raise _bad_input(str(e)) from None
+    try:
+        return plugins.load(refs or [])
+    except plugins.PluginError as e:
+        raise _bad_input(f"--plugin {e}") from None
 
 
 def load_runs_or_exit(results: Path, metric: str):  # noqa: ANN201 - a pandas DataFrame
@@ -176,17 +196,20 @@ def run(
         "lbfgs:gpus=1,time=120 (repeatable)")] = None,
     wait: Annotated[bool, typer.Option(help="submitit executors: wait for the jobs and "
                                        "print their statuses")] = False,
+    plugin: PluginOption = None,
 ) -> None:
     """Train every (problem, method, seed) of SUITE and record each run to Parquet."""
+    plugin_refs = load_plugins_or_exit(plugin)
     from pinnbench.executors import ExecutorConfig
 
     try:
-        loaded = load_suite(suite, profile)
+        loaded = load_suite(suite, profile, plugin_refs)
     except SuiteError as e:
         raise _bad_input(str(e)) from None
     specs = loaded.runs(only=only, seeds=_parse_seeds(seeds))
     if not specs:
         raise _no_match(suite, str(only), [*loaded.problem_labels, *loaded.method_labels])
+    _preflight(suite, specs)
     resources = _parse_method_resources(method_resources)
     for label in resources:
         if label not in loaded.method_labels:
@@ -235,6 +258,26 @@ def run(
     busy = f", {outcome.elsewhere} running in another process" if outcome.elsewhere else ""
     out.print(f"{outcome.total} runs in {target}: {outcome.skipped} already finished, "
               f"{counts}{busy}")
+
+
+def _preflight(suite: Path, specs: list) -> None:
+    """Trace one step of every (problem, method) that uses a plugin component, so that one
+    which breaks its protocol fails here, with one line, before anything trains."""
+    from pinnbench.engine.train import trace_step
+
+    seen = set()
+    for spec in specs:
+        cell = (spec.problem_label, spec.method_label)
+        if not spec.code or cell in seen:
+            continue
+        seen.add(cell)
+        try:
+            trace_step(spec)
+        except Exception as e:  # noqa: BLE001 - whatever the plugin raised, as one line
+            raise _bad_input(f"{suite}: methods.{spec.method_label} on problem "
+                             f"{spec.problem_label!r}: its first step fails "
+                             f"({', '.join(f'{k} from a plugin' for k in spec.code)}): "
+                             f"{type(e).__name__}: {' '.join(str(e).split())}") from None
 
 
 def _submit(config, specs, target: Path, wait: bool) -> None:  # noqa: ANN001
@@ -288,8 +331,10 @@ def compare(
                                         "Wilcoxon-Holm tests, performance profiles")] = False,
     alpha: Annotated[float, typer.Option(help="significance level of the pairwise tests")]
     = 0.05,
+    plugin: PluginOption = None,
 ) -> None:
     """Problem x method table: median error over seeds, its spread, time, speed, memory."""
+    load_plugins_or_exit(plugin)
     from pinnbench.compare import FORMATS, comparison_table, format_table, render_table
     from pinnbench.results.store import load_history
 
@@ -359,8 +404,11 @@ def _plain_table(header: list[str], rows: list[list[str]]) -> Table:
 
 
 @app.command("list")
-def list_components() -> None:
+def list_components(
+    plugin: PluginOption = None,
+) -> None:
     """Registered problems, models, optimizers and samplers with their options."""
+    load_plugins_or_exit(plugin)
     from pinnbench.cli.listing import print_registries
 
     print_registries(out)
@@ -370,6 +418,7 @@ from pinnbench.cli import check as _check  # noqa: E402, F401  (defines `pinnben
 from pinnbench.cli import collect as _collect  # noqa: E402, F401  (defines `pinnbench collect`)
 from pinnbench.cli import plot as _plot  # noqa: E402, F401  (defines `pinnbench plot`)
 from pinnbench.cli import report as _report  # noqa: E402, F401  (defines `pinnbench report`)
+from pinnbench.cli import verify as _verify  # noqa: E402, F401  (defines `pinnbench verify`)
 from pinnbench.cli.reference import reference  # noqa: E402
 
 app.command("reference")(reference)

@@ -23,7 +23,7 @@ from pinnbench.check import (
     read_results,
     write_baseline,
 )
-from pinnbench.cli import _bad_input, app, out
+from pinnbench.cli import PluginOption, _bad_input, app, load_plugins_or_exit, out
 
 EXIT_REGRESSION = 1
 
@@ -66,8 +66,10 @@ def check(
     = None,
     update_baseline: Annotated[bool, typer.Option("--update-baseline", help="write the "
                                                   "results' runs as the new baseline")] = False,
+    plugin: PluginOption = None,
 ) -> None:
     """Fail (exit 1) when RESULTS regress against a baseline, or have missing or failed runs."""
+    load_plugins_or_exit(plugin)
     metrics = list(dict.fromkeys(metric)) if metric else list(DEFAULT_METRICS)
     try:
         current = read_results(results)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pinnbench.cli import _bad_input, app, out
+from pinnbench.cli import PluginOption, _bad_input, app, load_plugins_or_exit, out
 
 EXIT_CONFLICT = 1
 
@@ -17,8 +17,10 @@ EXIT_CONFLICT = 1
 def collect(
     sources: Annotated[list[Path], typer.Argument(help="results folders to merge")],
     out_dir: Annotated[Path, typer.Option("--out", help="folder to merge them into")],
+    plugin: PluginOption = None,
 ) -> None:
     """Merge result folders into one, de-duplicating by run id; exit 1 on conflicting copies."""
+    load_plugins_or_exit(plugin)
     from pinnbench.collect import CollectError
     from pinnbench.collect import collect as merge
 

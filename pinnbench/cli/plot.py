@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from pinnbench.cli import _bad_input, app, load_runs_or_exit, out
+from pinnbench.cli import (
+    PluginOption,
+    _bad_input,
+    app,
+    load_plugins_or_exit,
+    load_runs_or_exit,
+    out,
+)
 
 
 def load_folder(results: Path, metric: str) -> tuple:
@@ -34,6 +41,7 @@ def field_grids(results: Path, runs, run_ids: list[str] | None, metric: str,
     (problem, method)."""
     from pinnbench import plot as plots
     from pinnbench.fields import evaluate_run
+    from pinnbench.spec import MissingPlugin
 
     if run_ids:
         chosen = []
@@ -53,7 +61,7 @@ def field_grids(results: Path, runs, run_ids: list[str] | None, metric: str,
     try:
         return [(f"{r['problem']} / {r['method']} (seed {r['seed']})",
                  evaluate_run(results, r.to_dict())) for r in chosen]
-    except FileNotFoundError as e:
+    except (FileNotFoundError, MissingPlugin) as e:
         raise _bad_input(str(e)) from None
 
 
@@ -73,9 +81,11 @@ def plot(
                                                   "repeatable; default: the median-seed run "
                                                   "of every problem and method")] = None,
     problem: Annotated[str | None, typer.Option(help="field, balls: only this problem")] = None,
+    plugin: PluginOption = None,
 ) -> None:
     """Plot convergence curves, error against time (Pareto), performance profiles, prediction /
     reference / error maps (field) or PINN Balls centres over training (balls)."""
+    load_plugins_or_exit(plugin)
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,60 +1,102 @@
-"""``pinnbench reference PROBLEM``: write a problem's reference solution to an .npz file."""
+"""``pinnbench reference PROBLEM``: write a problem's reference solution to an .npz file.
+
+``problem_from_options`` builds a problem from ``--param KEY=VALUE`` items, validated exactly as
+a suite's problem table is (types, ranges, "did you mean"); ``pinnbench verify`` uses it too.
+"""
 
 from __future__ import annotations
 
 import time
+import typing
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
 
+from pinnbench.cli import PluginOption, _bad_input, load_plugins_or_exit
 
-def _parse_params(items: list[str] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+ParamOption = Annotated[list[str] | None, typer.Option(
+    "--param", metavar="KEY=VALUE", help="problem option (repeatable)")]
+
+
+def _typed(text: str, t: Any) -> Any:
+    """A --param value as the option's type; the text itself where it does not parse (the
+    suite validator then says what was expected)."""
+    text = text.strip()
+    if t is bool:
+        return {"true": True, "false": False}.get(text.lower(), text)
+    for cast in ((int,) if t is int else (float,) if t is float else ()):
+        try:
+            return cast(text)
+        except ValueError:
+            return text
+    return text
+
+
+def problem_from_options(name: str, items: list[str] | None) -> Any:
+    """The problem ``name`` with ``KEY=VALUE`` options, or a one-line bad-input exit."""
+    from pinnbench.registry import options_of, problems, suggest
+    from pinnbench.suite import SuiteError, _Checker
+
+    if name not in problems:
+        raise _bad_input(f"PROBLEM: unknown problem {name!r}{suggest(name, problems.names())}; "
+                         f"registered: {', '.join(problems.names())}")
+    cls = problems.get(name)
+    hints = typing.get_type_hints(cls)
+    table: dict[str, Any] = {"type": name}
+    known = [f.name for f in options_of(cls) if not f.metadata.get("internal")]
     for item in items or []:
         key, sep, text = item.partition("=")
+        key = key.strip()
         if not sep or not key:
-            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
-        value: Any = text
-        for cast in (int, float):
-            try:
-                value = cast(text)
-                break
-            except ValueError:
-                continue
-        if text.lower() in ("true", "false"):
-            value = text.lower() == "true"
-        out[key.strip()] = value
-    return out
+            raise _bad_input(f"--param: expected KEY=VALUE, got {item!r}")
+        if key not in known:
+            raise _bad_input(f"--param {key}: {name} has no option {key!r}"
+                             f"{suggest(key, known)}; options: {', '.join(known) or 'none'}")
+        table[key] = _typed(text, hints.get(key))
+    checker = _Checker(Path("--param"))
+    try:
+        options = checker.component("problem", table, "")
+        return cls(**{k: v for k, v in options.items() if k != "type"})
+    except SuiteError as e:
+        raise _bad_input(str(e).replace("--param: ", "--param ", 1)) from None
+    except (TypeError, ValueError) as e:  # a rule across options, raised by the problem
+        raise _bad_input(f"--param: {' '.join(str(e).split())}") from None
+
+
+def _points_at(path: Path, dim: int) -> np.ndarray:
+    try:
+        points = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise _bad_input(f"--at {path}: no such file") from None
+    except (OSError, ValueError) as e:
+        raise _bad_input(f"--at {path}: not a .npy array file ({' '.join(str(e).split())})"
+                         ) from None
+    if not isinstance(points, np.ndarray) or points.ndim != 2 or points.shape[1] != dim:
+        shape = getattr(points, "shape", "an archive")
+        raise _bad_input(f"--at {path}: expected an (n, {dim}) array, got shape {shape}")
+    if not np.issubdtype(points.dtype, np.number) or not np.all(np.isfinite(points)):
+        raise _bad_input(f"--at {path}: expected finite numbers (found NaN, inf or non-numbers)")
+    return points
 
 
 def reference(
     problem: Annotated[str, typer.Argument(help="registered problem name")],
     out: Annotated[Path, typer.Option("--out", help="output .npz file")],
-    param: Annotated[list[str] | None, typer.Option("--param", help="problem option KEY=VALUE "
-                                                    "(repeatable)")] = None,
+    param: ParamOption = None,
     at: Annotated[Path | None, typer.Option("--at", help="(n, dim) .npy array of points to "
                                             "evaluate at instead of the evaluation grid")] = None,
+    plugin: PluginOption = None,
 ) -> None:
     """Write PROBLEM's reference solution (points, values per field, grid axes) to an .npz."""
-    import pinnbench.plugins  # noqa: F401 - registers problems and plugins
-    from pinnbench.registry import problems
-
-    try:
-        cls = problems.get(problem)
-    except KeyError as e:
-        raise typer.BadParameter(str(e.args[0]), param_hint="PROBLEM") from None
-    try:
-        prob = cls(**_parse_params(param))
-    except (TypeError, ValueError) as e:
-        raise typer.BadParameter(str(e), param_hint="--param") from None
+    load_plugins_or_exit(plugin)
+    prob = problem_from_options(problem, param)
+    if out.is_dir():
+        raise _bad_input(f"--out {out}: is a folder; expected an .npz file name")
     axes = None
     if at is not None:
-        points = np.load(at)
-        if points.ndim != 2 or points.shape[1] != prob.dim:
-            raise typer.BadParameter(f"expected an (n, {prob.dim}) array, got shape "
-                                     f"{points.shape}", param_hint="--at")
+        points = _points_at(at, prob.dim)
     else:
         points = prob.eval_points()
         axes = prob.eval_axes()

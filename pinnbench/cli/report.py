@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pinnbench.cli import _bad_input, app, out
+from pinnbench.cli import PluginOption, _bad_input, app, load_plugins_or_exit, out
 from pinnbench.cli.plot import load_folder, split_by
 
 
@@ -21,19 +21,25 @@ def report(
                                     "comma-separated")] = "method",
     target: Annotated[float | None, typer.Option(help="add time to reach this error")] = None,
     title: Annotated[str | None, typer.Option(help="page title")] = None,
+    plugin: PluginOption = None,
 ) -> None:
     """Write tables, figures, suite files and machine info as one static HTML page."""
+    load_plugins_or_exit(plugin)
     import matplotlib
 
     matplotlib.use("Agg")
     from pinnbench.report import build_report
+    from pinnbench.spec import MissingPlugin
 
     if out_file.suffix.lower() not in (".html", ".htm"):
         raise _bad_input(f"--out {out_file}: expected an .html file")
     if target is not None and not target > 0:
         raise _bad_input(f"--target: expected a positive error, got {target:g}")
     runs, history = load_folder(results, metric)
-    page = build_report(results, runs, history, metric, target, split_by(by, runs), title)
+    try:
+        page = build_report(results, runs, history, metric, target, split_by(by, runs), title)
+    except MissingPlugin as e:
+        raise _bad_input(str(e)) from None
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(page)
     out.print(f"wrote {out_file} ({len(page) // 1024} KiB)")

@@ -9,6 +9,7 @@ counted as training time.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -75,10 +76,21 @@ class Trainer:
         self.weights = dict(spec.method.get("weights", {}))
         self.clock = Clock()
         self._chunks: dict[int, Any] = {}
-        x_eval = self.problem.eval_points()
-        self.x_eval = jnp.asarray(x_eval, self.dtype)
-        self.ref = jnp.asarray(self.problem.reference(x_eval), self.dtype)
         self.fields = self.problem.outputs
+
+    @functools.cached_property
+    def _eval_points(self) -> np.ndarray:
+        return self.problem.eval_points()
+
+    @functools.cached_property
+    def x_eval(self) -> jax.Array:
+        return jnp.asarray(self._eval_points, self.dtype)
+
+    @functools.cached_property
+    def ref(self) -> jax.Array:
+        """The reference on the evaluation points (computed when first needed: a numerical
+        reference may take a while, and tracing a step does not need it)."""
+        return jnp.asarray(self.problem.reference(self._eval_points), self.dtype)
 
     # ---- state -----------------------------------------------------------------------------
     def initial_state(self) -> tuple:
@@ -251,6 +263,13 @@ class Trainer:
         row.update({f"opt_{k}": v for k, v in summary.items()})
         row.update(machine_info())
         return row
+
+
+def trace_step(spec: RunSpec) -> None:
+    """Build the run's components and trace one training step abstractly (no arithmetic, no
+    compilation): a component that breaks its protocol fails here, before anything trains."""
+    trainer = Trainer(spec)
+    jax.eval_shape(lambda carry: trainer._step(carry, None), trainer.initial_state())
 
 
 def time_piece(eval_every: int) -> int:

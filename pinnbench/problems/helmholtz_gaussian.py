@@ -37,6 +37,9 @@ class HelmholtzGaussian(BoxProblem):
 
     capabilities = frozenset({LINEAR})  # the residuals are affine in u
     lower = (0.0, 0.0)
+    # `pinnbench verify`: between grid nodes the reference is a cubic interpolant, whose second
+    # derivatives carry the interpolation error: a relative PDE residual of 1.1e-4 (grid = 255).
+    reference_tolerance = 3e-4
     upper = (1.0, 1.0)
 
     def constraints(self) -> tuple[Constraint, ...]:

@@ -148,6 +148,10 @@ class LidCavity(BoxProblem):
                        expect="a multiple of 100")
 
     lower = (0.0, 0.0)
+    # `pinnbench verify`: the reference is a second-order finite-volume solution evaluated by
+    # cubic interpolation, so the PDE residual of it by finite differences is that scheme's
+    # error, 1.3e-3 of the largest term (grid = 200), and does not fall with the step.
+    reference_tolerance = 5e-3
     upper = (1.0, 1.0)
     outputs = FIELDS
     gauge_point = (0.5, 0.5)

@@ -64,6 +64,7 @@ def spec_columns(spec: RunSpec) -> dict[str, Any]:
         "data_seed": spec.data_seed,
         "precision": spec.precision,
         "spec_json": spec.to_json(),
+        **spec.plugin_columns(),
         **spec.flat(),
     }
 
