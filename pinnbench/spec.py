@@ -93,6 +93,20 @@ class RunSpec:
         return out
 
 
+    def part(self, kind: str) -> dict[str, Any]:
+        """One method component's table (the loss defaults to plain)."""
+        return self.method.get(kind, DEFAULT_LOSS) if kind == "loss" else self.method[kind]
+
+    def flat(self) -> dict[str, Any]:
+        """Spec as flat columns: problem.a1, model.width, optimizer.lr, budget.steps, ..."""
+        cols: dict[str, Any] = {f"problem.{k}": v for k, v in self.problem.items()}
+        for part in COMPONENTS:
+            cols.update({f"{part}.{k}": v for k, v in self.part(part).items()})
+        cols.update({f"weights.{k}": v for k, v in self.method.get("weights", {}).items()})
+        cols.update({f"budget.{k}": v for k, v in self.budget.items()})
+        return cols
+
+
 class MissingPlugin(KeyError):
     """A recorded run whose component came from a plugin that is not loaded now."""
 
@@ -111,16 +125,3 @@ def plugin_code(problem: dict[str, Any], method: dict[str, Any]) -> dict[str, st
             if source is not None:
                 out[kind] = source.sha256
     return out
-
-    def part(self, kind: str) -> dict[str, Any]:
-        """One method component's table (the loss defaults to plain)."""
-        return self.method.get(kind, DEFAULT_LOSS) if kind == "loss" else self.method[kind]
-
-    def flat(self) -> dict[str, Any]:
-        """Spec as flat columns: problem.a1, model.width, optimizer.lr, budget.steps, ..."""
-        cols: dict[str, Any] = {f"problem.{k}": v for k, v in self.problem.items()}
-        for part in COMPONENTS:
-            cols.update({f"{part}.{k}": v for k, v in self.part(part).items()})
-        cols.update({f"weights.{k}": v for k, v in self.method.get("weights", {}).items()})
-        cols.update({f"budget.{k}": v for k, v in self.budget.items()})
-        return cols
