@@ -18,6 +18,11 @@ def print_registries(console: Console) -> None:
             table.add_column(col)
         for name, cls in registry:
             summary = (inspect.getdoc(cls) or "").splitlines()[0]
+            source = registry.source(name)
+            if source is not None:
+                summary += f" (plugin: {source.ref})"
+            if cls.capabilities:
+                summary += f" (capabilities: {', '.join(sorted(cls.capabilities))})"
             table.add_row(f"[bold]{name}[/]", "", "", summary)
             for f in options_of(cls):
                 if f.metadata.get("internal"):
