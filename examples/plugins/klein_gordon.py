@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from pinnbench.optim.base import work
+from pinnbench.optim.base import optax_step
 from pinnbench.problems.base import ClosedFormProblem, Constraint
 from pinnbench.registry import optimizers, option, positive, problems
 
@@ -83,10 +83,9 @@ class SGDMomentum:
         return self.transform().init(params)
 
     def step(self, state: Any, step: jax.Array, objective: Any, params: Any):  # noqa: ANN201
-        loss, grad = jax.value_and_grad(objective.loss)(params)
-        updates, state = self.transform().update(grad, state, params)
-        info = {"loss": loss, "done": jnp.asarray(False), "work": work(grad=1)}
-        return optax.apply_updates(params, updates), state, info
+        # value_and_grad of objective.loss, the optax update, and the info the engine expects
+        # ("loss", "done", and the work done: one gradient)
+        return optax_step(self.transform(), state, objective, params)
 
     def summary(self, state: Any) -> dict[str, Any]:
         return {}

@@ -5,12 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import optax
 
 from pinnbench.objective import Objective
-from pinnbench.optim.base import work
+from pinnbench.optim.base import optax_step
 from pinnbench.registry import optimizers, option, positive
 
 SCHEDULES = ("constant", "exponential", "cosine")
@@ -47,10 +45,7 @@ class Adam:
         return self.transform().init(params)
 
     def step(self, state, step, objective: Objective, params):
-        loss, grad = jax.value_and_grad(objective.loss)(params)
-        updates, state = self.transform().update(grad, state, params)
-        info = {"loss": loss, "done": jnp.asarray(False), "work": work(grad=1)}
-        return optax.apply_updates(params, updates), state, info
+        return optax_step(self.transform(), state, objective, params)
 
     def summary(self, state: Any) -> dict[str, Any]:
         return {}

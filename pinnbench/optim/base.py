@@ -16,6 +16,17 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import optax
+
+
+def optax_step(transform: optax.GradientTransformation, state: Any, objective: Any,
+               params: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """One step of a first-order optax transformation on the objective's loss, with the info
+    the engine expects: (params, state, info)."""
+    loss, grad = jax.value_and_grad(objective.loss)(params)
+    updates, state = transform.update(grad, state, params)
+    info = {"loss": loss, "done": jnp.asarray(False), "work": work(grad=1)}
+    return optax.apply_updates(params, updates), state, info
 
 
 def work(**counts: Any) -> dict[str, jax.Array]:

@@ -1,5 +1,5 @@
-"""Shared test tools: the exact solution as a differentiable model, a finite-difference Field,
-and a few-step training run."""
+"""Shared test tools: the exact solution as a differentiable model and a finite-difference Field
+(both from pinnbench.verify, which `pinnbench verify` uses too), and a few-step training run."""
 
 from __future__ import annotations
 
@@ -11,85 +11,9 @@ import numpy as np
 
 from pinnbench.engine.train import RunResult, train
 from pinnbench.spec import RunSpec
-
-
-class ExactModel:
-    """A "network" that returns a closed form, so residuals can be differentiated by AD."""
-
-    capabilities = frozenset()
-
-    def __init__(self, problem: Any) -> None:
-        self.solution = problem.solution
-
-    def apply(self, params: Any, x: jax.Array) -> jax.Array:
-        return self.solution(x, jnp)
-
-
-class RefModel:
-    """Wraps a numpy function of points (e.g. a problem's ``reference``) for :class:`FDField`."""
-
-    capabilities = frozenset()
-
-    def __init__(self, fn: Any, h: float = 1e-3) -> None:
-        self.fn, self.h = fn, h
-
-
-class FDField:
-    """Stands in for :class:`pinnbench.derivatives.Field` with derivatives by fourth-order central
-    differences of ``model.fn``: an AD-free check of the same residual code."""
-
-    def __init__(self, model: RefModel, params: Any, x: Any) -> None:
-        self.model, self.params = model, params
-        self.x = jnp.asarray(x)
-        self._x = np.asarray(x, np.float64)
-        self.h = model.h
-
-    def _f(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.fn(x), np.float64)
-
-    def _shift(self, **steps: float) -> np.ndarray:
-        x = self._x.copy()
-        for i, s in steps.items():
-            x[:, int(i[1:])] += s
-        return self._f(x)
-
-    @property
-    def value(self) -> jax.Array:
-        return jnp.asarray(self._f(self._x))
-
-    @property
-    def dim(self) -> int:
-        return self._x.shape[1]
-
-    def d(self, i: int) -> jax.Array:
-        h, k = self.h, f"a{i}"
-        v = (-self._shift(**{k: 2 * h}) + 8 * self._shift(**{k: h})
-             - 8 * self._shift(**{k: -h}) + self._shift(**{k: -2 * h})) / (12 * h)
-        return jnp.asarray(v)
-
-    def d2(self, i: int, j: int | None = None) -> jax.Array:
-        h = self.h
-        j = i if j is None else j
-        if i == j:
-            k = f"a{i}"
-            v = (-self._shift(**{k: 2 * h}) + 16 * self._shift(**{k: h}) - 30 * self._f(self._x)
-                 + 16 * self._shift(**{k: -h}) - self._shift(**{k: -2 * h})) / (12 * h * h)
-            return jnp.asarray(v)
-        a, b = f"a{i}", f"a{j}"
-        v = (self._shift(**{a: h, b: h}) - self._shift(**{a: h, b: -h})
-             - self._shift(**{a: -h, b: h}) + self._shift(**{a: -h, b: -h})) / (4 * h * h)
-        return jnp.asarray(v)
-
-    @property
-    def grad(self) -> jax.Array:
-        return jnp.stack([self.d(i) for i in range(self.dim)], axis=1)
-
-    @property
-    def laplacian(self) -> jax.Array:
-        return sum(self.d2(i) for i in range(self.dim))
-
-    def laplacian_over(self, axes: tuple[int, ...]) -> jax.Array:
-        return sum(self.d2(i) for i in axes)
+from pinnbench.verify import FDField  # noqa: F401 - re-exported for the problem tests
+from pinnbench.verify import ReferenceModel as RefModel  # noqa: F401
+from pinnbench.verify import SolutionModel as ExactModel  # noqa: F401
 
 
 def residuals_at(problem: Any, field_for: Any, n: int = 200, seed: int = 0,
