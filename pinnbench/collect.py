@@ -98,6 +98,8 @@ def collect(sources: Sequence[str | Path], dest: str | Path) -> Outcome:
     coming first). Suite folders map to suite folders of the same name; a folder holding
     ``runs/`` itself maps onto ``dest`` itself."""
     dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise CollectError(f"--out {dest}: exists and is not a folder")
     layouts = {}
     for src in map(Path, sources):
         if not src.is_dir():
@@ -155,8 +157,10 @@ def collect(sources: Sequence[str | Path], dest: str | Path) -> Outcome:
 
 
 def _install(folder: Path, target: Path, run_id: str) -> None:
-    # History first, runs row last: as when recording, a runs file marks a complete run.
-    history = folder / "history" / f"{run_id}.parquet"
-    if history.is_file():
-        _copy_atomic(history, target / "history" / f"{run_id}.parquet")
+    # History and parameters first, runs row last: as when recording, a runs file marks a
+    # complete run. The parameters are what field plots of the merged folder draw.
+    for part, suffix in (("history", "parquet"), ("params", "npz")):
+        source = folder / part / f"{run_id}.{suffix}"
+        if source.is_file():
+            _copy_atomic(source, target / part / f"{run_id}.{suffix}")
     _copy_atomic(folder / "runs" / f"{run_id}.parquet", target / "runs" / f"{run_id}.parquet")

@@ -44,6 +44,7 @@ from pinnbench.results.store import (
     read_checkpoint,
     read_history,
     remove_checkpoint,
+    remove_temporaries,
     write_checkpoint,
     write_history,
     write_run,
@@ -277,6 +278,7 @@ class Worker:
         return self.status
 
     def _record(self, status: str, why: str) -> None:
+        remove_temporaries(self.out_dir, self.spec.run_id)
         history = read_history(self.out_dir, self.spec.run_id)  # flushed by the worker
         steps = int(history["step"].iloc[-1]) if "step" in history else 0
         write_run(self.out_dir, self.spec, failure_row(status, why, steps=steps), None)
@@ -358,9 +360,10 @@ def run_suite(specs: list[RunSpec], out_dir: Path, *, isolate: bool = True,
                 time.sleep(_POLL_S)
     except BaseException as e:
         status = "interrupted" if isinstance(e, KeyboardInterrupt) else "crashed"
+        why = (str(e) or "interrupted (Ctrl-C)" if status == "interrupted"
+               else f"the suite process stopped ({type(e).__name__})")
         for worker, claim, _ in active:
-            worker.stop(status, "interrupted (Ctrl-C)" if status == "interrupted"
-                        else f"the suite process stopped ({type(e).__name__})")
+            worker.stop(status, why)
             claim.release()
         raise
     return SuiteOutcome(len(specs), skipped, statuses, elsewhere)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import fnmatch
+import re
 import tomllib
 import typing
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from pinnbench.registry import REGISTRIES, options_of, suggest
 from pinnbench.spec import COMPONENTS, DEFAULT_LOSS, RunSpec, plugin_code
 
 PRECISIONS = ("float32", "float64")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,99}")
 
 
 class SuiteError(ValueError):
@@ -198,12 +200,20 @@ def _validate(doc: dict, c: _Checker, prefix: str = "", partial: bool = False,
     for k in ("name", "description"):
         if k in doc:
             c.scalar(doc, k, str, prefix)
+    if "name" in doc and not NAME_PATTERN.fullmatch(doc["name"]):
+        # The name is a folder under results/: it may not climb out of it or be empty.
+        c.fail(key("name"), f"expected a plain name of letters, digits, '_', '-' and '.' "
+                            f"(not starting with '.', at most 100), got {doc['name'][:60]!r}")
     if "seeds" in doc:
         seeds = doc["seeds"]
         if not isinstance(seeds, list) or not seeds or not all(
                 _coerce(s, int)[0] and s >= 0 for s in seeds):
             c.fail(key("seeds"), f"expected a non-empty list of integers >= 0, got "
-                                 f"{_describe(seeds)}")
+                                 f"{_describe(seeds)[:80]}")
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        if repeated:
+            c.fail(key("seeds"), f"seed {repeated[0]} appears more than once; expected "
+                                 "distinct seeds (a repeated seed is the same run)")
     if "data_seed" in doc:
         c.scalar(doc, "data_seed", int, prefix, check=lambda v: v >= 0, expect=">= 0")
     if "precision" in doc:

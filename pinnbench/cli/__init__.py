@@ -4,6 +4,7 @@ reference | verify``."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -23,6 +24,16 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what schedulers and `kill` send), handled as Ctrl-C is: the runs that are
+    training are stopped and recorded as interrupted."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated("terminated (SIGTERM)")
 
 
 def _bad_input(message: str) -> typer.Exit:
@@ -72,6 +83,8 @@ def _parse_seeds(text: str | None) -> list[int] | None:
         raise _bad_input(f"--seeds: expected integers separated by commas, got {text!r}") from None
     if not seeds or any(s < 0 for s in seeds):
         raise _bad_input(f"--seeds: expected integers >= 0, got {text!r}")
+    if len(set(seeds)) != len(seeds):
+        raise _bad_input(f"--seeds: expected distinct seeds, got {text!r}")
     return seeds
 
 
@@ -240,6 +253,7 @@ def run(
     from pinnbench.runner import run_suite
 
     progress = SuiteProgress(out) if config.jobs == 1 else _Lines()
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         if isinstance(progress, SuiteProgress):
             with progress:
@@ -250,10 +264,14 @@ def run(
             outcome = run_suite(specs, target, isolate=isolate, timeout_s=config.timeout,
                                 jobs=config.jobs, checkpoint=config.checkpoint,
                                 on_start=progress.start_run, on_event=progress.event)
-    except KeyboardInterrupt:
-        err.print(f"interrupted: finished runs are recorded in {target}, the ones stopped "
+    except KeyboardInterrupt as e:
+        why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        err.print(f"{why}: finished runs are recorded in {target}, the ones stopped "
                   "as 'interrupted'; rerun the same command to do the rest")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
+                         ) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "nothing new"
     busy = f", {outcome.elsewhere} running in another process" if outcome.elsewhere else ""
     out.print(f"{outcome.total} runs in {target}: {outcome.skipped} already finished, "

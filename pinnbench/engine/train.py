@@ -224,8 +224,8 @@ class Trainer:
                 where = step + ran - length + int(bad[0]) if bad.size else step + ran
                 status, stop = "diverged", "diverged"
                 message = f"non-finite {'loss' if bad.size else 'parameters'} at step {where}"
-                step += ran
-                record(step)
+                record(step + ran)  # the state the chunk ended in, as the history shows it
+                step = where  # the row's steps: how far training got, as the message says
                 break
             step += ran
             record(step)

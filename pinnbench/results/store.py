@@ -105,6 +105,13 @@ def write_history(out_dir: Path, run_id: str, history: list[dict[str, Any]]) -> 
     return path
 
 
+def remove_temporaries(out_dir: Path, run_id: str) -> None:
+    """Hidden temporaries a killed worker left half-written (it died inside an atomic write)."""
+    for part in ("history", "runs", "params", "checkpoints"):
+        for tmp in (Path(out_dir) / part).glob(f".{run_id}.*"):
+            tmp.unlink(missing_ok=True)
+
+
 def read_history(out_dir: Path, run_id: str) -> pd.DataFrame:
     """The recorded history of one run; empty where there is none or it cannot be read."""
     path = Path(out_dir) / "history" / f"{run_id}.parquet"
@@ -128,22 +135,33 @@ def write_run(out_dir: Path, spec: RunSpec, row: dict[str, Any],
     return path
 
 
-def _read_file(path: Path) -> pd.DataFrame:
-    """One Parquet file, or an empty frame and a warning naming it when it cannot be read."""
+RUN_COLUMNS = ("run_id", "status")
+HISTORY_COLUMNS = ("run_id", "step")
+
+
+def _read_file(path: Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One Parquet file, or an empty frame and a warning naming it when it cannot be read or
+    lacks a column every file of its kind has."""
     try:
-        return pd.read_parquet(path)
+        frame = pd.read_parquet(path)
     except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a damaged file
         text = str(e).replace(f"'{path}'", "the file").replace(str(path), "the file")
         reason = text.splitlines()[0] if text else type(e).__name__
         warnings.warn(f"{path}: unreadable Parquet file skipped ({reason})",
                       UnreadableResultWarning, stacklevel=3)
         return pd.DataFrame()
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        warnings.warn(f"{path}: not a pinnbench result file (no column {', '.join(missing)}); "
+                      "skipped", UnreadableResultWarning, stacklevel=3)
+        return pd.DataFrame()
+    return frame
 
 
-def _read_folder(folder: Path) -> pd.DataFrame:
+def _read_folder(folder: Path, required: tuple[str, ...]) -> pd.DataFrame:
     files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
     # Concatenate per file: runs of different problems have different loss-term columns.
-    frames = [f for f in map(_read_file, files) if not f.empty]
+    frames = [f for f in (_read_file(p, required) for p in files) if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -151,7 +169,7 @@ def load_runs(results_dir: str | Path) -> pd.DataFrame:
     """Every recorded run under a results folder (a suite folder or a parent of several)."""
     root = Path(results_dir)
     folders = [root / "runs"] if (root / "runs").is_dir() else sorted(root.glob("*/runs"))
-    frames = [f for f in (_read_folder(d) for d in folders) if not f.empty]
+    frames = [f for f in (_read_folder(d, RUN_COLUMNS) for d in folders) if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -159,13 +177,13 @@ def load_history(results_dir: str | Path) -> pd.DataFrame:
     root = Path(results_dir)
     folders = [root / "history"] if (root / "history").is_dir() else sorted(
         root.glob("*/history"))
-    frames = [f for f in (_read_folder(d) for d in folders) if not f.empty]
+    frames = [f for f in (_read_folder(d, HISTORY_COLUMNS) for d in folders) if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def finished_ids(out_dir: Path) -> set[str]:
     """Ids of runs whose recorded status is final (skipped on a rerun)."""
-    runs = _read_folder(out_dir / "runs")
+    runs = _read_folder(out_dir / "runs", RUN_COLUMNS)
     if runs.empty:
         return set()
     return set(runs.loc[runs["status"].isin(FINAL_STATUSES), "run_id"])
@@ -176,7 +194,7 @@ def is_finished(out_dir: Path, run_id: str) -> bool:
     path = Path(out_dir) / "runs" / f"{run_id}.parquet"
     if not path.is_file():
         return False
-    row = _read_file(path)
+    row = _read_file(path, RUN_COLUMNS)
     return not row.empty and row["status"].iloc[0] in FINAL_STATUSES
 
 
