@@ -147,3 +147,31 @@ def test_sigterm_records_the_running_run_as_interrupted(tmp_path):
     row = load_runs(out).iloc[0]
     assert row["status"] == "interrupted" and row["message"] == "terminated (SIGTERM)"
     assert not list((out / "history").glob(".*")) and not list((out / "claims").glob("*"))
+
+
+def test_validate_lists_the_runs_and_trains_nothing(tmp_path):
+    from pinnbench.suite import load_suite
+
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(tiny_suite(seeds=(0, 1)))
+    cwd = Path.cwd()
+    r = CliRunner().invoke(app, ["validate", str(suite)])
+    assert r.exit_code == 0, r.output
+    assert f"{suite}: valid; 2 runs" in r.output
+    for spec in load_suite(suite).runs():
+        assert spec.run_id in r.output
+    assert not (cwd / "results" / "tiny").exists()
+    suite.write_text(tiny_suite().replace("lr = 1e-2", "lr = -1"))
+    r = CliRunner().invoke(app, ["validate", str(suite)])
+    assert r.exit_code == 2 and "methods.adam.optimizer.lr: impossible value -1" in r.output
+
+
+def test_list_one_kind_or_one_component():
+    r = CliRunner().invoke(app, ["list", "optimizers", "adam"])
+    assert r.exit_code == 0 and "b2" in r.output and "lbfgs" not in r.output
+    r = CliRunner().invoke(app, ["list", "loss"])
+    assert r.exit_code == 0 and "ntk" in r.output and "helmholtz2d" not in r.output
+    r = CliRunner().invoke(app, ["list", "optimizer", "adm"])
+    assert r.exit_code == 2 and 'did you mean "adam"' in one_line(r.output)
+    r = CliRunner().invoke(app, ["list", "los"])
+    assert r.exit_code == 2 and 'did you mean "loss"' in one_line(r.output)

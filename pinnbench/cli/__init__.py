@@ -423,13 +423,59 @@ def _plain_table(header: list[str], rows: list[list[str]]) -> Table:
 
 @app.command("list")
 def list_components(
+    kind: Annotated[str | None, typer.Argument(help="problem, model, optimizer, sampler or "
+                                               "loss (default: all)")] = None,
+    name: Annotated[str | None, typer.Argument(help="one component of that kind")] = None,
     plugin: PluginOption = None,
 ) -> None:
-    """Registered problems, models, optimizers and samplers with their options."""
+    """Registered problems, models, optimizers, samplers and losses with their options."""
     load_plugins_or_exit(plugin)
-    from pinnbench.cli.listing import print_registries
+    from pinnbench.cli.listing import PLURAL, print_registries
+    from pinnbench.registry import REGISTRIES, suggest
 
-    print_registries(out)
+    kinds = list(REGISTRIES)
+    kind = {plural: k for k, plural in PLURAL.items()}.get(kind, kind)
+    if kind is not None and kind not in REGISTRIES:
+        raise _bad_input(f"KIND: unknown kind {kind!r}{suggest(kind, kinds)}; expected one of: "
+                         f"{', '.join(kinds)}")
+    if name is not None and name not in REGISTRIES[kind]:
+        names = REGISTRIES[kind].names()
+        raise _bad_input(f"NAME: no {kind} {name!r}{suggest(name, names)}; registered: "
+                         f"{', '.join(names)}")
+    print_registries(out, kind, name)
+
+
+@app.command()
+def validate(
+    suite: Annotated[Path, typer.Argument(help="suite TOML file")],
+    profile: Annotated[str | None, typer.Option(help="profile of the suite to apply")] = None,
+    only: Annotated[str | None, typer.Option(help="glob on 'problem/method', problem or method")]
+    = None,
+    seeds: Annotated[str | None, typer.Option(help="seeds instead of the suite's")] = None,
+    plugin: PluginOption = None,
+) -> None:
+    """Check SUITE as `run` does (keys, values, combinations, plugins' first steps) and list the
+    runs it would make, without training anything."""
+    plugin_refs = load_plugins_or_exit(plugin)
+    try:
+        loaded = load_suite(suite, profile, plugin_refs)
+    except SuiteError as e:
+        raise _bad_input(str(e)) from None
+    specs = loaded.runs(only=only, seeds=_parse_seeds(seeds))
+    if not specs:
+        raise _no_match(suite, str(only), [*loaded.problem_labels, *loaded.method_labels])
+    _preflight(suite, specs)
+    table = Table(title=f"{suite}: {len(specs)} runs (suite {loaded.name!r}"
+                        f"{f', profile {profile}' if profile else ''})")
+    for col in ("run id", "problem", "method", "seed", "budget"):
+        table.add_column(col)
+    for spec in specs:
+        budget = ", ".join(f"{k} {v}" for k, v in spec.budget.items() if k != "eval_every")
+        table.add_row(spec.run_id, spec.problem_label, spec.method_label, str(spec.seed),
+                      budget)
+    out.print(table)
+    out.print(f"{suite}: valid; {len(specs)} runs, results in results/{loaded.name}",
+              highlight=False)
 
 
 from pinnbench.cli import check as _check  # noqa: E402, F401  (defines `pinnbench check`)

@@ -10,20 +10,29 @@ from rich.table import Table
 import pinnbench.plugins  # noqa: F401
 from pinnbench.registry import REGISTRIES, options_of
 
+PLURAL = {"problem": "problems", "model": "models", "optimizer": "optimizers",
+          "sampler": "samplers", "loss": "losses"}
 
-def print_registries(console: Console) -> None:
-    for kind, registry in REGISTRIES.items():
-        table = Table(title=f"{kind}s", title_justify="left", show_lines=False)
+
+def print_registries(console: Console, kind: str | None = None, name: str | None = None
+                     ) -> None:
+    """Every registered component (or those of one kind, or one of them) with its options."""
+    for k, registry in REGISTRIES.items():
+        if kind is not None and k != kind:
+            continue
+        table = Table(title=PLURAL[k], title_justify="left", show_lines=False)
         for col in ("name", "option", "default", "meaning"):
             table.add_column(col)
-        for name, cls in registry:
+        for entry, cls in registry:
+            if name is not None and entry != name:
+                continue
             summary = (inspect.getdoc(cls) or "").splitlines()[0]
-            source = registry.source(name)
+            source = registry.source(entry)
             if source is not None:
                 summary += f" (plugin: {source.ref})"
             if cls.capabilities:
                 summary += f" (capabilities: {', '.join(sorted(cls.capabilities))})"
-            table.add_row(f"[bold]{name}[/]", "", "", summary)
+            table.add_row(f"[bold]{entry}[/]", "", "", summary)
             for f in options_of(cls):
                 if f.metadata.get("internal"):
                     continue
