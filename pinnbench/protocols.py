@@ -124,7 +124,7 @@ AXES: dict[str, type] = {"problem": Problem, "model": Model, "optimizer": Optimi
 
 # Methods (and, for problems, attributes) the engine calls on every component of an axis.
 REQUIRED: dict[str, tuple[str, ...]] = {
-    "problem": ("constraints", "sample", "eval_points", "reference"),
+    "problem": ("constraints", "sample", "eval_points", "eval_axes", "reference"),
     "model": ("bind", "init", "apply"),
     "optimizer": ("init", "step", "summary"),
     "sampler": ("init", "update"),

@@ -10,6 +10,8 @@ from pinnbench.models.mlp import MLP
 class WithoutJet:
     """The same network seen only through apply(): forces the nested-jvp path."""
 
+    capabilities = frozenset()  # no jet
+
     def __init__(self, model):
         self.model = model
 

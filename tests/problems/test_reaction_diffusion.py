@@ -32,6 +32,8 @@ def test_exact_solution_satisfies_pde_by_finite_differences():
 class NoJet:
     """The same network without its jet: Field falls back to nested jvps per axis."""
 
+    capabilities = frozenset()  # no jet
+
     def __init__(self, mlp):
         self.mlp = mlp
 
