@@ -94,7 +94,7 @@ def main() -> int:
     from pinnbench.objective import Objective
 
     trainer = Trainer(make_spec())
-    params, _, sampler_state, _ = trainer.initial_state()
+    params, _, sampler_state, _, _ = trainer.initial_state()
     points = sampler_state["points"]
     models = {
         "engine MLP.jet, gradient as (N, d, width)": trainer.model,

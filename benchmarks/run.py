@@ -111,8 +111,8 @@ class PinnbenchSide:
         and a whole step, each as a compiled scan of ``length``, timed in turn ``repeats``
         times."""
         jax = self.jax
-        params = self.carry[0]
-        objective = self.trainer.objective(self.carry[2]["points"], self.carry[4])
+        params = self.carry.params
+        objective = self.trainer.objective(self.carry.sampler["points"], self.carry.loss)
         pieces = {
             "loss": (scanned(objective.loss, params, length), params),
             "loss_and_grad": (scanned(jax.value_and_grad(objective.loss), params, length), params),

@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -37,6 +37,16 @@ class RunResult:
     row: dict[str, Any]
     history: list[dict[str, Any]]
     params: Any = None  # final parameters (host arrays), saved beside the run for field plots
+
+
+class Carry(NamedTuple):
+    """Everything one training step reads and writes: the state of every stateful axis."""
+
+    params: Any
+    optimizer: Any
+    sampler: dict[str, Any]
+    step: jax.Array
+    loss: Any
 
 
 @dataclasses.dataclass
@@ -93,14 +103,14 @@ class Trainer:
         return jnp.asarray(self.problem.reference(self._eval_points), self.dtype)
 
     # ---- state -----------------------------------------------------------------------------
-    def initial_state(self) -> tuple:
+    def initial_state(self) -> Carry:
         init_key = jax.random.PRNGKey(self.spec.seed)
         data_key = jax.random.fold_in(jax.random.PRNGKey(self.spec.data_seed), 1)
         params = self.model.init(init_key, self.problem.dim, len(self.fields), self.dtype)
         sampler_state = self.sampler.init(self.problem, data_key, self.dtype)
         opt_state = self.optimizer.init(params)
         loss_state = self.loss.init(self.terms.constraints(), self.dtype)
-        return params, opt_state, sampler_state, jnp.asarray(0, jnp.int32), loss_state
+        return Carry(params, opt_state, sampler_state, jnp.asarray(0, jnp.int32), loss_state)
 
     def loss_weights(self, loss_state: Any) -> dict[str, Any]:
         """The method's weights, overridden by those the loss strategy sets."""
@@ -111,7 +121,7 @@ class Trainer:
                          self.sampler.fixed and self.loss.fixed)
 
     # ---- compiled pieces ---------------------------------------------------------------------
-    def _step(self, carry: tuple, _: Any) -> tuple[tuple, tuple]:
+    def _step(self, carry: Carry, _: Any) -> tuple[Carry, tuple]:
         params, opt_state, sampler_state, step, loss_state = carry
         probe = Probe(self.terms, self.model, params, self.loss_weights(loss_state))
         sampler_state = self.sampler.update(sampler_state, step, self.problem, probe)
@@ -121,13 +131,13 @@ class Trainer:
         params, opt_state, info = self.optimizer.step(opt_state, step, objective, params)
         check_step_info(info, self.optimizer)
         work = info.get("work", {})
-        carry = (params, opt_state, sampler_state, step + 1, loss_state)
+        carry = Carry(params, opt_state, sampler_state, step + 1, loss_state)
         return carry, (info["loss"], info["done"], work)
 
-    def _chunk(self, carry: tuple, length: int) -> tuple:
+    def _chunk(self, carry: Carry, length: int) -> tuple:
         carry, (losses, done, work) = jax.lax.scan(self._step, carry, None, length=length)
         work = {k: jnp.sum(v) for k, v in work.items()}
-        return carry, losses, done[-1], _all_finite(carry[0]), work
+        return carry, losses, done[-1], _all_finite(carry.params), work
 
     def _evaluate(self, params: Any, sampler_state: dict, loss_state: Any) -> dict[str, jax.Array]:
         pred = self.model.apply(params, self.x_eval)
@@ -145,7 +155,7 @@ class Trainer:
             out.update({f"model.{k}": v for k, v in self.model.snapshot(params).items()})
         return out
 
-    def compiled_chunk(self, carry: tuple, length: int) -> Any:
+    def compiled_chunk(self, carry: Carry, length: int) -> Any:
         if length not in self._chunks:
             t0 = time.perf_counter()
             fn = jax.jit(lambda c: self._chunk(c, length))
@@ -174,12 +184,13 @@ class Trainer:
             self.clock = Clock(**saved["clock"])
             history, work = list(saved["history"]), dict(saved["work"])
         t0 = time.perf_counter()
-        evaluate = jax.jit(self._evaluate).lower(carry[0], carry[2], carry[4]).compile()
+        evaluate = jax.jit(self._evaluate).lower(carry.params, carry.sampler,
+                                                 carry.loss).compile()
         self.clock.compile_s += time.perf_counter() - t0
 
         def record(step: int) -> dict[str, Any]:
             t = time.perf_counter()
-            values = jax.device_get(evaluate(carry[0], carry[2], carry[4]))
+            values = jax.device_get(evaluate(carry.params, carry.sampler, carry.loss))
             self.clock.eval_s += time.perf_counter() - t
             row = {"step": step, "train_s": self.clock.train_s,
                    **{f"work.{k}": v for k, v in work.items()},
@@ -239,9 +250,9 @@ class Trainer:
                 break
 
         row = self._row(carry, history, step, status, stop, message)
-        return RunResult(row, history, jax.device_get(carry[0]))
+        return RunResult(row, history, jax.device_get(carry.params))
 
-    def _row(self, carry, history, steps, status, stop, message) -> dict[str, Any]:
+    def _row(self, carry: Carry, history, steps, status, stop, message) -> dict[str, Any]:
         final = history[-1]
         c = self.clock
         row: dict[str, Any] = {
@@ -253,13 +264,13 @@ class Trainer:
             "compile_s": c.compile_s,
             "eval_s": c.eval_s,
             "steps_per_s": steps / c.train_s if c.train_s > 0 else float("nan"),
-            "n_params": int(sum(x.size for x in jax.tree.leaves(carry[0]))),
+            "n_params": int(sum(x.size for x in jax.tree.leaves(carry.params))),
             **{k: v for k, v in final.items()
                if k not in ("step", "train_s") and not isinstance(v, list)},
             "peak_host_rss_mb": peak_host_rss_mb(),
             "peak_device_mb": peak_device_mb(),
         }
-        summary = self.optimizer.summary(jax.device_get(carry[1]))
+        summary = self.optimizer.summary(jax.device_get(carry.optimizer))
         row.update({f"opt_{k}": v for k, v in summary.items()})
         row.update(machine_info())
         return row
