@@ -12,6 +12,7 @@ into the history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -27,6 +28,20 @@ def optax_step(transform: optax.GradientTransformation, state: Any, objective: A
     updates, state = transform.update(grad, state, params)
     info = {"loss": loss, "done": jnp.asarray(False), "work": work(grad=1)}
     return optax.apply_updates(params, updates), state, info
+
+
+def unless_done(iterate: Callable[[tuple], tuple], operand: tuple, state: dict[str, Any],
+                *held: Any) -> tuple[tuple, jax.Array]:
+    """``iterate(operand)`` while the method runs; once ``state["done"]``, the operand as it is
+    (parameters unchanged, so the engine can end the run after the chunk) followed by the
+    state's ``last_loss`` and ``held`` in place of iterate's extra outputs. Returns the outputs
+    and ``ran`` (int32: 1 when the method stepped, for the work counts)."""
+    done = state["done"]
+
+    def hold(op: tuple) -> tuple:
+        return (*op, op[1]["last_loss"], *held)
+
+    return jax.lax.cond(done, hold, iterate, operand), (~done).astype(jnp.int32)
 
 
 def work(**counts: Any) -> dict[str, jax.Array]:

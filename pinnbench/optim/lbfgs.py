@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from pinnbench.objective import Objective
-from pinnbench.optim.base import work
+from pinnbench.optim.base import unless_done, work
 from pinnbench.registry import non_negative, optimizers, positive
 
 STOP_REASONS = ("budget", "gtol", "ftol", "linesearch_failed")
@@ -90,12 +90,8 @@ class LBFGS:
             }
             return new_params, new_state, value
 
-        def finished(operand):
-            params, state = operand
-            return params, state, state["last_loss"]
-
         evaluations = state["evaluations"]
-        params, state, loss = jax.lax.cond(state["done"], finished, iterate, (params, state))
+        (params, state, loss), _ = unless_done(iterate, (params, state), state)
         info = {"loss": loss, "done": state["done"],
                 "work": work(grad=state["evaluations"] - evaluations)}
         return params, state, info

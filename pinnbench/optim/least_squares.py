@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pinnbench.objective import Objective
-from pinnbench.optim.base import work
+from pinnbench.optim.base import unless_done, work
 from pinnbench.protocols import LINEAR, LINEAR_SYSTEM, has
 from pinnbench.registry import component_name, non_negative, optimizers, option, positive
 
@@ -524,13 +524,7 @@ class LinearLeastSquares:
                          "last_loss": new_loss.astype(out.dtype)}
             return new, new_state, loss
 
-        def finished(operand):
-            out, state = operand
-            return out, state, state["last_loss"]
-
-        was_done = state["done"]
-        out, state, loss = jax.lax.cond(was_done, finished, iterate, (out, state))
-        ran = (~was_done).astype(jnp.int32)
+        (out, state, loss), ran = unless_done(iterate, (out, state), state)
         info = {"loss": loss, "done": state["done"],
                 "work": work(jacobian=ran, hvp=ran * state["iterations"])}
         return with_out(out), state, info

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from pinnbench.objective import Objective
-from pinnbench.optim.base import work
+from pinnbench.optim.base import unless_done, work
 from pinnbench.registry import non_negative, optimizers, option, positive
 
 JACOBIAN_MODES = ("pointwise", "forward", "reverse")
@@ -134,13 +134,7 @@ class LevenbergMarquardt:
             take = accept & ~converged
             return jnp.where(take, flat + delta, flat), new_state, loss
 
-        def finished(operand):
-            flat, state = operand
-            return flat, state, state["last_loss"]
-
-        operand_done = state["done"]
-        flat, state, loss = jax.lax.cond(state["done"], finished, iterate, (flat, state))
-        ran = (~operand_done).astype(jnp.int32)
+        (flat, state, loss), ran = unless_done(iterate, (flat, state), state)
         info = {"loss": loss, "done": state["done"], "damping": state["mu"],
                 "work": work(jacobian=ran, loss=ran)}
         return unravel(flat), state, info

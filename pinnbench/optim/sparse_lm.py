@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pinnbench.objective import Objective
-from pinnbench.optim.base import work
+from pinnbench.optim.base import unless_done, work
 from pinnbench.optim.lm import STOP_REASONS, nielsen_update
 from pinnbench.protocols import BLOCK_JACOBIAN, DENSITY, Blocks, has
 from pinnbench.registry import component_name, non_negative, optimizers, option, positive
@@ -233,13 +233,8 @@ class SparseLM:
                                                         b.interior, lr)
             return params, state, loss, iters
 
-        def finished(operand):
-            params, state = operand
-            return params, state, state["last_loss"], jnp.asarray(0, jnp.int32)
-
-        was_done = state["done"]
-        params, state, loss, iters = jax.lax.cond(was_done, finished, iterate, (params, state))
-        ran = (~was_done).astype(jnp.int32)
+        (params, state, loss, iters), ran = unless_done(iterate, (params, state), state,
+                                                        jnp.asarray(0, jnp.int32))
         info = {"loss": loss, "done": state["done"], "damping": state["mu"],
                 "cg_iterations": iters,
                 "work": work(jacobian=ran, loss=ran, hvp=iters)}
