@@ -73,6 +73,7 @@ def test_history_keeps_array_snapshots(tmp_path, monkeypatch):
 
     monkeypatch.setattr(MLP, "snapshot", lambda self, params: {"bias": params[-1]["b"]},
                         raising=False)
+    monkeypatch.setattr(MLP, "capabilities", MLP.capabilities | {"snapshot"})  # declared
     row = record(tmp_path, {"type": "poisson1d"}, steps=20)
     hist = load_history(tmp_path / "res")
     cells = hist[hist["run_id"] == row["run_id"]]["model.bias"]
