@@ -149,18 +149,20 @@ def test_sigterm_records_the_running_run_as_interrupted(tmp_path):
     assert not list((out / "history").glob(".*")) and not list((out / "claims").glob("*"))
 
 
-def test_validate_lists_the_runs_and_trains_nothing(tmp_path):
+def test_validate_lists_the_runs_and_trains_nothing(tmp_path, monkeypatch):
     from pinnbench.suite import load_suite
 
     suite = tmp_path / "tiny.toml"
     suite.write_text(tiny_suite(seeds=(0, 1)))
-    cwd = Path.cwd()
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
     r = CliRunner().invoke(app, ["validate", str(suite)])
     assert r.exit_code == 0, r.output
     assert f"{suite}: valid; 2 runs" in r.output
     for spec in load_suite(suite).runs():
         assert spec.run_id in r.output
-    assert not (cwd / "results" / "tiny").exists()
+    assert not any(cwd.iterdir())
     suite.write_text(tiny_suite().replace("lr = 1e-2", "lr = -1"))
     r = CliRunner().invoke(app, ["validate", str(suite)])
     assert r.exit_code == 2 and "methods.adam.optimizer.lr: impossible value -1" in r.output

@@ -34,6 +34,29 @@ def error_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
+@pytest.fixture(autouse=True)
+def builtins_only():
+    """Registries without plugin components (a reset function); what the test registers in this
+    process is undone afterwards, so other test modules see the built-ins only."""
+    from pinnbench import plugins, registry
+
+    saved = {kind: r.snapshot() for kind, r in registry.REGISTRIES.items()}
+    loaded = dict(plugins._loaded)
+
+    def reset() -> None:
+        for kind, r in registry.REGISTRIES.items():
+            entries, sources = saved[kind]
+            r.restore(({n: c for n, c in entries.items() if n not in sources}, {}))
+        plugins._loaded.clear()
+
+    reset()
+    yield reset
+    for kind, r in registry.REGISTRIES.items():
+        r.restore(saved[kind])
+    plugins._loaded.clear()
+    plugins._loaded.update(loaded)
+
+
 # ---- the guide's worked example ----------------------------------------------------------------
 def test_the_guide_flow_run_compare_plot_report_check(tmp_path):
     """docs/extending.md, "A first plugin": a problem and an optimizer in one file, named by
@@ -134,22 +157,6 @@ def test_an_installed_plugin_is_found_by_its_entry_point(tmp_path):
 
 
 # ---- run ids and the plugins' code -------------------------------------------------------------
-@pytest.fixture
-def builtins_only():
-    """Registries without plugin components (a reset function); restored afterwards."""
-    from pinnbench import registry
-
-    saved = {kind: r.snapshot() for kind, r in registry.REGISTRIES.items()}
-
-    def reset() -> None:
-        for kind, r in registry.REGISTRIES.items():
-            entries, sources = saved[kind]
-            r.restore(({n: c for n, c in entries.items() if n not in sources}, {}))
-
-    reset()
-    yield reset
-    for kind, r in registry.REGISTRIES.items():
-        r.restore(saved[kind])
 
 
 def test_a_changed_plugin_gets_new_run_ids_and_a_moved_one_keeps_them(tmp_path, builtins_only):
