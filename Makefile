@@ -29,7 +29,7 @@ run: $(VENV)/.installed-run
 # Lint, the whole test suite, then the CI accuracy gate.
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --durations=15
 	$(BIN)/pinnbench run suites/ci.toml --out results/ci --jobs 2
 	$(BIN)/pinnbench check results/ci --baseline results/baseline/ci.parquet
 	$(BIN)/pinnbench run suites/ci_second_order.toml --out results/ci_second_order --jobs 2
