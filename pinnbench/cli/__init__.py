@@ -215,14 +215,7 @@ def run(
     plugin_refs = load_plugins_or_exit(plugin)
     from pinnbench.executors import ExecutorConfig
 
-    try:
-        loaded = load_suite(suite, profile, plugin_refs)
-    except SuiteError as e:
-        raise _bad_input(str(e)) from None
-    specs = loaded.runs(only=only, seeds=_parse_seeds(seeds))
-    if not specs:
-        raise _no_match(suite, str(only), [*loaded.problem_labels, *loaded.method_labels])
-    _preflight(suite, specs)
+    loaded, specs = _checked_runs(suite, profile, only, seeds, plugin_refs)
     resources = _parse_method_resources(method_resources)
     for label in resources:
         if label not in loaded.method_labels:
@@ -276,6 +269,21 @@ def run(
     busy = f", {outcome.elsewhere} running in another process" if outcome.elsewhere else ""
     out.print(f"{outcome.total} runs in {target}: {outcome.skipped} already finished, "
               f"{counts}{busy}")
+
+
+def _checked_runs(suite: Path, profile: str | None, only: str | None, seeds: str | None,
+                  plugin_refs: tuple[str, ...]) -> tuple:
+    """The loaded suite and its runs, validated as `run` and `validate` both need them (keys,
+    combinations, a traced first step of plugin components), or a one-line bad-input exit."""
+    try:
+        loaded = load_suite(suite, profile, plugin_refs)
+    except SuiteError as e:
+        raise _bad_input(str(e)) from None
+    specs = loaded.runs(only=only, seeds=_parse_seeds(seeds))
+    if not specs:
+        raise _no_match(suite, str(only), [*loaded.problem_labels, *loaded.method_labels])
+    _preflight(suite, specs)
+    return loaded, specs
 
 
 def _preflight(suite: Path, specs: list) -> None:
@@ -457,14 +465,7 @@ def validate(
     """Check SUITE as `run` does (keys, values, combinations, plugins' first steps) and list the
     runs it would make, without training anything."""
     plugin_refs = load_plugins_or_exit(plugin)
-    try:
-        loaded = load_suite(suite, profile, plugin_refs)
-    except SuiteError as e:
-        raise _bad_input(str(e)) from None
-    specs = loaded.runs(only=only, seeds=_parse_seeds(seeds))
-    if not specs:
-        raise _no_match(suite, str(only), [*loaded.problem_labels, *loaded.method_labels])
-    _preflight(suite, specs)
+    loaded, specs = _checked_runs(suite, profile, only, seeds, plugin_refs)
     table = Table(title=f"{suite}: {len(specs)} runs (suite {loaded.name!r}"
                         f"{f', profile {profile}' if profile else ''})")
     for col in ("run id", "problem", "method", "seed", "budget"):
