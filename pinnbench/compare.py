@@ -1,9 +1,23 @@
-"""Aggregate recorded runs into a problem x method comparison, for the terminal or a paper."""
+"""Aggregate recorded runs into a problem x method comparison, for the terminal or a paper.
+
+Two ideas hold it together:
+
+- a **cell** is one resolved configuration: every setting of a run but its seed
+  (:func:`cell_keys`). ``compare``, ``check``, the rank statistics and the figures all group runs
+  this way, so runs of different settings are never merged under one label: where a label covers
+  several configurations, each becomes its own variant, named with what differs.
+- every output format shows the same columns (:func:`columns`), each format only writing the
+  numbers its own way (LaTeX as ``$4.24 \\times 10^{-1}$``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import html
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,185 +25,447 @@ from rich.table import Table
 
 FORMATS = ("md", "latex", "csv", "html")
 
+# Flat spec columns (``RunSpec.flat``) that describe a run's settings; with ``precision`` they
+# stand in for the spec where a table has no ``spec_json`` (hand-made or older tables).
+SPEC_PREFIXES = ("problem.", "model.", "optimizer.", "sampler.", "loss.", "weights.", "budget.")
+SETTING_COLUMNS = ("precision",)
+
+BOOTSTRAP_SAMPLES = 2000
+BOOTSTRAP_SEED = 0
+CONFIDENCE = 0.95
+MAX_DIFFERENCES = 3  # settings named in a split variant's label; the rest are counted
+
+
+# ---- grouping: one cell per resolved configuration ------------------------------------------
+def _spec_settings(spec_json: str, seed: object) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(what the configuration hash covers, flat settings to show) from a run's spec, or None
+    when the text is not a spec."""
+    from pinnbench.spec import RunSpec
+
+    try:
+        spec = RunSpec.from_json(spec_json)
+        identity = spec.identity()
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
+    # The run id's own rules (defaults left out of it), minus what only tells seeds apart. A
+    # data seed that follows the seed is one setting; a fixed one is a setting of its own.
+    for key in ("seed", "problem_label", "method_label"):
+        identity.pop(key, None)
+    data_seed = identity.pop("data_seed")
+    identity["data_seed"] = "seed" if data_seed == seed else data_seed
+    flat = {**spec.flat(), "precision": spec.precision, "data_seed": identity["data_seed"]}
+    return identity, flat
+
+
+def _column_settings(row: pd.Series) -> dict[str, Any]:
+    return {k: v for k, v in row.items()
+            if (k.startswith(SPEC_PREFIXES) or k in SETTING_COLUMNS) and not _missing(v)}
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _hash(obj: object) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def run_settings(runs: pd.DataFrame) -> tuple[pd.Series, dict[str, dict[str, Any]]]:
+    """Per run, the hash of its configuration (everything but the seed), and per hash the flat
+    settings (``optimizer.lr``, ``budget.steps``, ...) that configuration stands for."""
+    configs, settings = [], {}
+    has_spec = "spec_json" in runs.columns
+    for _, row in runs.iterrows():
+        parsed = (_spec_settings(row["spec_json"], row.get("seed"))
+                  if has_spec and isinstance(row["spec_json"], str) else None)
+        if parsed is None:
+            flat = _column_settings(row)
+            key = _hash(flat)
+        else:
+            identity, flat = parsed
+            key = _hash(identity)
+        configs.append(key)
+        settings.setdefault(key, flat)
+    return pd.Series(configs, index=runs.index, dtype=object), settings
+
+
+def differences(configs: Sequence[dict[str, Any]]) -> list[str]:
+    """The setting names whose values are not the same in every configuration."""
+    names = sorted(set().union(*configs)) if configs else []
+    return [n for n in names if len({json.dumps(c.get(n), default=str) for c in configs}) > 1]
+
+
+def _describe(flat: dict[str, Any], names: list[str], key: str) -> str:
+    if not names:  # only what the flat columns do not show differs (a plugin's code)
+        return f"config {key[:8]}"
+    shown = [f"{n}={flat.get(n, '-')}" for n in names[:MAX_DIFFERENCES]]
+    more = len(names) - MAX_DIFFERENCES
+    return ", ".join(shown) + (f", +{more} more" if more > 0 else "")
+
+
+def cell_keys(runs: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.DataFrame:
+    """Per run (same index): ``label`` (the ``by`` columns joined by ``/``), ``config`` (hash of
+    every setting but the seed) and ``variant``: the label, followed by what differs in brackets
+    where one (problem, label) covers several configurations, e.g. ``adam [budget.steps=150]``.
+
+    This is the grouping of every statistic: a cell is (problem, variant).
+    """
+    by = list(by)
+    for col in by:
+        if col not in runs.columns:
+            raise KeyError(f"no column {col!r} to group by")
+    if runs.empty:
+        return pd.DataFrame({"label": [], "config": [], "variant": []}, dtype=object)
+    label = runs[by].astype(str).agg("/".join, axis=1).to_numpy(dtype=object)
+    config, settings = run_settings(runs)
+    config = config.to_numpy(dtype=object)
+    variant = label.copy()
+    # Positions, not index labels: concatenated run tables often repeat index values.
+    pairs = pd.DataFrame({"problem": runs["problem"].astype(str).to_numpy(), "label": label})
+    for rows in pairs.groupby(["problem", "label"], sort=False).indices.values():
+        keys = list(dict.fromkeys(config[rows]))
+        if len(keys) < 2:
+            continue
+        names = differences([settings[k] for k in keys])
+        for k in keys:
+            mine = rows[config[rows] == k]
+            variant[mine] = f"{label[mine[0]]} [{_describe(settings[k], names, k)}]"
+    return pd.DataFrame({"label": label, "config": config, "variant": variant},
+                        index=runs.index)
+
+
+def mixed_cells(runs: pd.DataFrame, by: Sequence[str] = ("method",)) -> list[str]:
+    """One line per (problem, label) that covers runs of several configurations, naming what
+    differs (empty when every label is one configuration)."""
+    keys = cell_keys(runs, by).assign(problem=runs["problem"].to_numpy())
+    lines = []
+    for (problem, label), g in keys.groupby(["problem", "label"], sort=True):
+        variants = sorted(set(g["variant"]))
+        if len(variants) > 1:
+            lines.append(f"{problem}/{label} holds runs of {len(variants)} settings: "
+                         + "; ".join(v[len(label) + 2:-1] for v in variants))
+    return lines
+
+
+# ---- statistics ------------------------------------------------------------------------------
+def _rng() -> np.random.Generator:
+    # The same seed for every cell: the same table gives the same intervals every time.
+    return np.random.default_rng(BOOTSTRAP_SEED)
+
+
+def _boot_medians(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    idx = rng.integers(0, values.size, size=(BOOTSTRAP_SAMPLES, values.size))
+    return np.median(values[idx], axis=1)
+
+
+def _interval(samples: np.ndarray) -> tuple[float, float]:
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def median_ci(values: np.ndarray) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval (95 %) of the median; seeded, so deterministic.
+    With 3 seeds it cannot be narrower than the spread of the seeds allows."""
+    values = np.asarray(values, float)
+    if not values.size:
+        return np.nan, np.nan
+    return _interval(_boot_medians(values, _rng()))
+
+
+def ratio_ci(values: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """95 % bootstrap interval of median(values) / median(reference), the two cells resampled
+    independently (seeded)."""
+    values, reference = np.asarray(values, float), np.asarray(reference, float)
+    if not values.size or not reference.size:
+        return np.nan, np.nan
+    rng = _rng()
+    num, den = _boot_medians(values, rng), _boot_medians(reference, rng)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _interval(num / den)
+
 
 def _statuses(s: pd.Series) -> str:
     counts = s[s != "ok"].value_counts()
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
-def comparison_table(runs: pd.DataFrame, metric: str = "rel_l2", by: Sequence[str] = ("method",),
-                     baseline: str | None = None) -> pd.DataFrame:
-    """One row per (problem, method): statistics over seeds of the runs that finished ok.
-
-    Runs with any other status are never averaged in, and never hidden: ``ok`` counts them and
-    ``failed`` names their statuses. ``by`` names the columns whose values tell the compared
-    variants apart (``method`` by default; ``optimizer.lr`` or ``model.width`` split a sweep); the
-    ``method`` column of the result then holds those values joined by ``/``. With ``baseline``
-    (one such value), ``vs_baseline`` is each median divided by that variant's median on the same
-    problem.
-    """
-    by = list(by)
-    for col in by:
-        if col not in runs.columns:
-            raise KeyError(f"no column {col!r} to group by")
-    rows = []
-    for (problem, *keys), g in runs.groupby(["problem", *by], sort=True, dropna=False):
-        ok = g[g["status"] == "ok"]
-        values = ok[metric].astype(float).to_numpy()
-        q25, q50, q75 = (np.percentile(values, [25, 50, 75]) if values.size
-                         else (np.nan,) * 3)
-        rows.append({
-            "problem": problem,
-            "method": "/".join(str(k) for k in keys),
-            "ok": f"{len(ok)}/{len(g)}",
-            "failed": _statuses(g["status"]),
-            "median": q50,
-            "iqr": q75 - q25,
-            "best": values.min() if values.size else np.nan,
-            "worst": values.max() if values.size else np.nan,
-            "train_s": ok["train_s"].median() if len(ok) else np.nan,
-            "steps_per_s": ok["steps_per_s"].median() if len(ok) else np.nan,
-            "peak_mb": _peak_memory(ok),
-        })
-    table = pd.DataFrame(rows)
-    if not table.empty:
-        best = table.groupby("problem")["median"].transform("min")
-        table["is_best"] = table["median"].eq(best) & table["median"].notna()
-        if baseline is not None:
-            if baseline not in set(table["method"]):
-                raise KeyError(f"no method {baseline!r} to compare with")
-            ref = table[table["method"] == baseline].set_index("problem")["median"]
-            table["vs_baseline"] = table["median"] / table["problem"].map(ref)
-    return table
+def _median_or_nan(frame: pd.DataFrame, column: str) -> float:
+    if column not in frame or not len(frame):
+        return np.nan
+    return float(pd.to_numeric(frame[column], errors="coerce").median())
 
 
 def _peak_memory(ok: pd.DataFrame) -> float:
-    if not len(ok):
-        return np.nan
     if "peak_device_mb" in ok and ok["peak_device_mb"].notna().any():
-        return float(ok["peak_device_mb"].median())
-    return float(ok["peak_host_rss_mb"].median())
+        return _median_or_nan(ok, "peak_device_mb")
+    return _median_or_nan(ok, "peak_host_rss_mb")
 
 
-def _fmt(x: float, spec: str) -> str:
-    return "—" if x is None or (isinstance(x, float) and np.isnan(x)) else format(x, spec)
+def _cell_stats(values: np.ndarray) -> dict[str, float]:
+    if not values.size:
+        return dict.fromkeys(("mean", "std", "median", "q25", "q75", "iqr", "best", "worst",
+                              "median_low", "median_high"), np.nan)
+    q25, q50, q75 = np.percentile(values, [25, 50, 75])
+    low, high = median_ci(values)
+    return {"mean": float(values.mean()),
+            # The sample standard deviation (n - 1), as papers report it; 0 for one seed.
+            "std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
+            "median": float(q50), "q25": float(q25), "q75": float(q75),
+            "iqr": float(q75 - q25), "best": float(values.min()), "worst": float(values.max()),
+            "median_low": low, "median_high": high}
 
 
-def _fmt_target(x: float, spec: str) -> str:
-    return "not reached" if np.isinf(x) else _fmt(x, spec)
+def comparison_table(runs: pd.DataFrame, metric: str = "rel_l2", by: Sequence[str] = ("method",),
+                     baseline: str | None = None) -> pd.DataFrame:
+    """One row per cell (problem, variant): statistics over the seeds that finished ok.
 
-
-def _target_headers(table: pd.DataFrame, target: float | None) -> list[str]:
-    # Time-to-target columns appear only when the table carries them (``--target``).
-    if "target_reached" not in table.columns:
-        return []
-    return [f"reached ≤{target:g}", "s to target", "step to target"]
-
-
-def _target_cells(row: object) -> list[str]:
-    return [row.target_reached, _fmt_target(row.target_s, ".2f"),
-            _fmt_target(row.target_step, ".0f")]
-
-
-def render_table(table: pd.DataFrame, metric: str, method_label: str = "method",
-                 baseline: str | None = None, target: float | None = None) -> Table:
-    out = Table(title=f"median {metric} over seeds (best per problem in bold)")
-    ratio = [f"÷ {baseline}"] if baseline is not None else []
-    extra = _target_headers(table, target)
-    for col in ("problem", method_label, "ok", metric, *ratio, "IQR", "train s", "steps/s",
-                "peak MB", *extra, "failed"):
-        out.add_column(col, justify="left" if col in ("problem", method_label, "failed")
-                       else "right")
-    for r in table.itertuples():
-        err = _fmt(r.median, ".3e")
-        ratios = [_fmt(r.vs_baseline, ".2f")] if baseline is not None else []
-        out.add_row(r.problem, r.method, r.ok, f"[bold green]{err}[/]" if r.is_best else err,
-                    *ratios, _fmt(r.iqr, ".1e"), _fmt(r.train_s, ".1f"),
-                    _fmt(r.steps_per_s, ".1f"), _fmt(r.peak_mb, ".0f"),
-                    *(_target_cells(r) if extra else []), r.failed)
-    return out
-
-
-def _cells(table: pd.DataFrame, metric: str, method_label: str, baseline: str | None,
-           target: float | None = None) -> tuple[list[str], list[list[str]]]:
-    """Header and text cells shared by the Markdown, LaTeX and HTML writers."""
-    header = ["problem", method_label, "ok", f"median {metric}", "IQR"]
+    Runs with any other status are never averaged in, and never hidden: ``ok`` counts them and
+    ``failed`` names their statuses. ``by`` names the columns whose values tell the compared
+    variants apart (``method`` by default; ``optimizer.lr`` or ``model.width`` split a sweep);
+    the ``method`` column holds those values joined by ``/`` and, where one label covers runs of
+    several configurations, what differs (:func:`cell_keys`). With ``baseline`` (one such value),
+    ``vs_baseline`` is each median divided by that variant's median on the same problem, with a
+    bootstrap interval (``vs_low``, ``vs_high``).
+    """
+    grouped = runs.assign(_variant=cell_keys(runs, by)["variant"].to_numpy())
+    rows, values_of = [], {}
+    for (problem, variant), g in grouped.groupby(["problem", "_variant"], sort=True):
+        ok = g[g["status"] == "ok"]
+        values = pd.to_numeric(ok[metric], errors="coerce").astype(float).to_numpy()
+        values = values[np.isfinite(values)]
+        values_of[(problem, variant)] = values
+        rows.append({"problem": problem, "method": variant, "ok": f"{len(ok)}/{len(g)}",
+                     "n": len(g), "n_ok": len(ok), "failed": _statuses(g["status"]),
+                     **_cell_stats(values),
+                     "train_s": _median_or_nan(ok, "train_s"),
+                     "steps_per_s": _median_or_nan(ok, "steps_per_s"),
+                     "peak_mb": _peak_memory(ok)})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    best = table.groupby("problem")["median"].transform("min")
+    table["is_best"] = table["median"].eq(best) & table["median"].notna()
     if baseline is not None:
-        header.append(f"÷ {baseline}")
-    extra = _target_headers(table, target)
-    header += ["train s", *extra, "failed"]
-    rows = []
-    for r in table.itertuples():
-        row = [str(r.problem), str(r.method), r.ok, _fmt(r.median, ".3e"), _fmt(r.iqr, ".1e")]
-        if baseline is not None:
-            row.append(_fmt(r.vs_baseline, ".2f"))
-        rows.append(row + [_fmt(r.train_s, ".1f"), *(_target_cells(r) if extra else []),
-                           r.failed])
-    return header, rows
+        _add_ratios(table, values_of, baseline)
+    return table
+
+
+def _add_ratios(table: pd.DataFrame, values_of: dict, baseline: str) -> None:
+    if baseline not in set(table["method"]):
+        raise KeyError(f"no method {baseline!r} to compare with")
+    ref = table[table["method"] == baseline].set_index("problem")["median"]
+    table["vs_baseline"] = table["median"] / table["problem"].map(ref)
+    intervals = [ratio_ci(values_of[(p, m)], values_of.get((p, baseline), np.array([])))
+                 for p, m in zip(table["problem"], table["method"], strict=True)]
+    table["vs_low"] = [low for low, _ in intervals]
+    table["vs_high"] = [high for _, high in intervals]
+
+
+# ---- the columns every format shows ----------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Num:
+    """A number in a cell; each format writes it its own way. ``style``: ``sci`` (3 significant
+    digits in scientific notation), ``fixed`` (``digits`` decimals)."""
+
+    value: float
+    style: str = "sci"
+    digits: int = 2
+
+
+Cell = tuple[Any, ...]  # parts: plain text and Num, written one after another
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    header: str
+    cell: Callable[[Any], Cell]
+    numeric: bool = True
+
+
+def _target_column(field: str, digits: int) -> Callable[[Any], Cell]:
+    def cell(r: Any) -> Cell:
+        value = getattr(r, field)
+        # Never the words "not reached" among numbers: an infinite median is a dash, and the
+        # reached column and the table's note say what it means.
+        return (Num(np.nan if np.isinf(value) else value, "fixed", digits),)
+    return cell
+
+
+def columns(table: pd.DataFrame, metric: str, method_label: str = "method",
+            baseline: str | None = None, target: float | None = None) -> list[Column]:
+    """The columns of the comparison, the same in every format."""
+    cols = [Column("problem", lambda r: (str(r.problem),), False),
+            Column(method_label, lambda r: (str(r.method),), False),
+            Column("ok", lambda r: (r.ok,)),
+            Column(f"mean ± std {metric}", lambda r: (Num(r.mean), " ± ", Num(r.std))),
+            Column(f"median {metric}", lambda r: (Num(r.median, digits=3),)),
+            Column("[Q1, Q3]", lambda r: ("[", Num(r.q25), ", ", Num(r.q75), "]")),
+            Column("95% CI of median", lambda r: ("[", Num(r.median_low), ", ",
+                                                  Num(r.median_high), "]")),
+            Column("best", lambda r: (Num(r.best),)),
+            Column("worst", lambda r: (Num(r.worst),))]
+    if baseline is not None:
+        cols += [Column(f"÷ {baseline}", lambda r: (Num(r.vs_baseline, "fixed"),)),
+                 Column("95% CI of ratio", lambda r: ("[", Num(r.vs_low, "fixed"), ", ",
+                                                      Num(r.vs_high, "fixed"), "]"))]
+    cols += [Column("train s", lambda r: (Num(r.train_s, "fixed", 1),)),
+             Column("steps/s", lambda r: (Num(r.steps_per_s, "fixed", 1),)),
+             Column("peak MB", lambda r: (Num(r.peak_mb, "fixed", 0),))]
+    if "target_reached" in table.columns:
+        cols += [Column(f"reached ≤{target:g}" if target is not None else "reached",
+                        lambda r: (r.target_reached,)),
+                 Column("s to target", _target_column("target_s", 2)),
+                 Column("step to target", _target_column("target_step", 0))]
+    cols.append(Column("failed", lambda r: (r.failed,), False))
+    return cols
+
+
+BOLD_HEADER_PREFIX = "median "  # the column whose best value per problem is bold
+
+
+def _text_number(n: Num) -> str:
+    if _missing(n.value):
+        return "—"
+    if np.isinf(n.value):
+        return "inf" if n.value > 0 else "-inf"
+    return format(n.value, f".{n.digits}e" if n.style == "sci" else f".{n.digits}f")
+
+
+def _latex_number(n: Num) -> str:
+    if _missing(n.value):
+        return "--"
+    if np.isinf(n.value):
+        return r"$\infty$" if n.value > 0 else r"$-\infty$"
+    if n.style != "sci":
+        return f"${n.value:.{n.digits}f}$"
+    mantissa, exponent = f"{n.value:.{n.digits}e}".split("e")
+    return f"${mantissa} \\times 10^{{{int(exponent)}}}$"
 
 
 _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
           "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-          "÷": r"$\div$", "—": "--"}
+          "÷": r"$\div$", "—": "--", "±": r"$\pm$", "≤": r"$\leq$", "≥": r"$\geq$",
+          "χ": r"$\chi$", "²": r"$^2$", "τ": r"$\tau$", "×": r"$\times$", "é": r"\'e",
+          "–": "--"}
 
 
 def _latex_escape(text: str) -> str:
+    """Text as LaTeX: special characters escaped, the Unicode this package writes turned into
+    commands, and anything else non-ASCII replaced by ``?`` so the output compiles anywhere."""
     # One pass, so the braces of an inserted command are not escaped again.
-    return "".join(_LATEX.get(ch, ch) for ch in text)
+    return "".join(_LATEX.get(ch, ch if ch.isascii() else "?") for ch in text)
+
+
+def _render(cell: Cell, number: Callable[[Num], str], text: Callable[[str], str]) -> str:
+    return "".join(number(p) if isinstance(p, Num) else text(str(p)) for p in cell)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _bold_index(cols: list[Column]) -> int:
+    return next(i for i, c in enumerate(cols) if c.header.startswith(BOLD_HEADER_PREFIX))
+
+
+def render_table(table: pd.DataFrame, metric: str, method_label: str = "method",
+                 baseline: str | None = None, target: float | None = None) -> Table:
+    """The comparison for the terminal (rich), with the columns of every other format."""
+    cols = columns(table, metric, method_label, baseline, target)
+    bold = _bold_index(cols)
+    out = Table(title=f"{metric} over seeds (best median per problem in bold)")
+    for c in cols:
+        out.add_column(c.header, justify="right" if c.numeric else "left")
+    for r in table.itertuples():
+        cells = [_render(c.cell(r), _text_number, str) for c in cols]
+        if r.is_best:
+            cells[bold] = f"[bold green]{cells[bold]}[/]"
+        out.add_row(*cells)
+    return out
+
+
+def _markdown(header: list[str], rows: list[list[str]], numeric: list[bool]) -> str:
+    lines = ["| " + " | ".join(_md(h) for h in header) + " |",
+             "|" + "|".join("--:" if n else "---" for n in numeric) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _latex(header: list[str], rows: list[list[str]], numeric: list[bool],
+           problems: list[str], note: str) -> str:
+    align = "".join("r" if n else "l" for n in numeric)
+    lines = [f"\\begin{{tabular}}{{{align}}}", "\\toprule",
+             " & ".join(_latex_escape(h) for h in header) + " \\\\", "\\midrule"]
+    previous = None
+    for row, problem in zip(rows, problems, strict=True):
+        if previous is not None and problem != previous:
+            lines.append("\\midrule")
+        lines.append(" & ".join(["" if problem == previous else row[0], *row[1:]]) + " \\\\")
+        previous = problem
+    if note:
+        lines += ["\\midrule", f"\\multicolumn{{{len(header)}}}{{l}}{{\\footnotesize "
+                  f"{_latex_escape(note)}}} \\\\"]
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def _html(header: list[str], rows: list[list[str]], metric: str) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return (f'<table class="pinnbench-compare">\n<caption>{html.escape(metric)} over seeds '
+            f"(best median per problem in bold)</caption>\n<thead><tr>{head}</tr></thead>\n"
+            "<tbody>\n" + body + "\n</tbody>\n</table>\n")
+
+
+TARGET_NOTE = ("--: fewer than half of the seeds reached the target (a run that did not "
+               "finish ok never does)")
+
+# Per text format: how a number, a piece of text and a bold cell are written.
+_WRITERS: dict[str, tuple[Callable[[Num], str], Callable[[str], str], str]] = {
+    "md": (_text_number, _md, "**{}**"),
+    # \textbf would leave the numbers (math mode) as they are; \boldmath bolds them.
+    "latex": (_latex_number, _latex_escape, "{{\\boldmath {}}}"),
+    "html": (_text_number, html.escape, "<strong>{}</strong>"),
+}
+
+CSV_COLUMNS = ("problem", "method", "ok", "failed", "median", "iqr", "best", "worst", "mean",
+               "std", "q25", "q75", "median_low", "median_high")
+
+
+def _csv(table: pd.DataFrame, method_label: str, baseline: str | None) -> str:
+    cols = [*CSV_COLUMNS, *(["vs_baseline", "vs_low", "vs_high"] if baseline is not None else []),
+            "train_s", "steps_per_s", "peak_mb",
+            *(["target_reached", "target_s", "target_step"]
+              if "target_reached" in table.columns else []), "is_best"]
+    return table[cols].rename(columns={"method": method_label}).to_csv(index=False)
 
 
 def format_table(table: pd.DataFrame, metric: str, fmt: str, method_label: str = "method",
                  baseline: str | None = None, target: float | None = None) -> str:
-    """The comparison as text for a paper or a page: ``md``, ``latex`` (booktabs), ``csv`` or
-    ``html``. The best median of each problem is bold, except in CSV, which holds the numbers
-    unrounded with an ``is_best`` column instead."""
+    """The comparison as text for a paper or a page: ``md``, ``latex`` (booktabs, ASCII only,
+    numbers in math mode), ``csv`` or ``html``, all with the columns of :func:`columns`. The
+    best median of each problem is bold, except in CSV, which holds the numbers unrounded with
+    an ``is_best`` column instead."""
     if fmt == "csv":
-        cols = ["problem", "method", "ok", "failed", "median", "iqr", "best", "worst",
-                *(["vs_baseline"] if baseline is not None else []), "train_s", "steps_per_s",
-                "peak_mb",
-                *(["target_reached", "target_s", "target_step"]
-                  if "target_reached" in table.columns else []), "is_best"]
-        return table[cols].rename(columns={"method": method_label}).to_csv(index=False)
+        return _csv(table, method_label, baseline)
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
-    header, rows = _cells(table, metric, method_label, baseline, target)
-    best = table["is_best"].tolist() if len(table) else []
+    number, text, bold_form = _WRITERS[fmt]
+    cols = columns(table, metric, method_label, baseline, target)
+    bold = _bold_index(cols)
+    rows = []
+    for r in table.itertuples():
+        cells = [_render(c.cell(r), number, text) for c in cols]
+        if r.is_best:
+            cells[bold] = bold_form.format(cells[bold])
+        rows.append(cells)
+    header = [c.header for c in cols]
+    numeric = [c.numeric for c in cols]
     if fmt == "md":
-        def md(text: str) -> str:
-            return text.replace("|", "\\|")
-        lines = ["| " + " | ".join(md(h) for h in header) + " |",
-                 "|" + "|".join("---" if i < 2 or h == "failed" else "--:"
-                                for i, h in enumerate(header)) + "|"]
-        for row, is_best in zip(rows, best, strict=True):
-            cells = [md(c) for c in row]
-            if is_best:
-                cells[3] = f"**{cells[3]}**"
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines) + "\n"
+        return _markdown(header, rows, numeric)
     if fmt == "latex":
-        align = "ll" + "r" * (len(header) - 3) + "l"
-        lines = [f"\\begin{{tabular}}{{{align}}}", "\\toprule",
-                 " & ".join(_latex_escape(h) for h in header) + " \\\\", "\\midrule"]
-        previous = None
-        for row, is_best in zip(rows, best, strict=True):
-            cells = [_latex_escape(c) for c in row]
-            if previous is not None and row[0] != previous:
-                lines.append("\\midrule")
-            if row[0] == previous:
-                cells[0] = ""
-            previous = row[0]
-            if is_best:
-                cells[3] = f"\\textbf{{{cells[3]}}}"
-            lines.append(" & ".join(cells) + " \\\\")
-        lines += ["\\bottomrule", "\\end{tabular}"]
-        return "\n".join(lines) + "\n"
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = []
-    for row, is_best in zip(rows, best, strict=True):
-        cells = [html.escape(c) for c in row]
-        if is_best:
-            cells[3] = f"<strong>{cells[3]}</strong>"
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return (f'<table class="pinnbench-compare">\n<caption>median {html.escape(metric)} over '
-            f"seeds (best per problem in bold)</caption>\n<thead><tr>{head}</tr></thead>\n"
-            "<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n")
+        note = TARGET_NOTE if "target_reached" in table.columns else ""
+        return _latex(header, rows, numeric, table["problem"].astype(str).tolist(), note)
+    return _html(header, rows, metric)

@@ -19,13 +19,12 @@ from scipy import stats
 
 
 def method_labels(runs: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.Series:
-    """The label of each run's compared variant: the ``by`` columns joined by ``/``, as in the
-    comparison table."""
-    by = list(by)
-    for col in by:
-        if col not in runs.columns:
-            raise KeyError(f"no column {col!r} to group by")
-    return runs[by].astype(str).agg("/".join, axis=1) if len(runs) else pd.Series(dtype=str)
+    """The label of each run's compared variant, as in the comparison table: the ``by`` columns
+    joined by ``/``, split by configuration where one label covers runs of several settings
+    (:func:`pinnbench.compare.cell_keys`)."""
+    from pinnbench.compare import cell_keys
+
+    return cell_keys(runs, by)["variant"].astype(str)
 
 
 def run_scores(runs: pd.DataFrame, metric: str, by: Sequence[str] = ("method",)) -> pd.DataFrame:
@@ -63,16 +62,24 @@ def time_to_target(runs: pd.DataFrame, history: pd.DataFrame, metric: str, targe
     return per_run
 
 
+def half_reached(values: np.ndarray) -> float:
+    """The time (or step) by which half of the seeds had reached the target: the median, and
+    for an even count the lower of the two middle values. It is ``inf`` exactly when fewer than
+    half of the seeds got there (a plain median of [t, inf] would call one of two "not reached")."""
+    ordered = np.sort(np.asarray(values, float))
+    return float(ordered[(ordered.size - 1) // 2]) if ordered.size else np.nan
+
+
 def target_summary(per_run: pd.DataFrame) -> pd.DataFrame:
-    """Per (problem, method): ``reached`` as "k/n" and the medians over seeds of time and step,
-    where a run that never reached the target counts as infinitely slow (so the median is
-    ``inf`` when fewer than half of the seeds got there)."""
+    """Per (problem, method): ``reached`` as "k/n" and, over seeds, the time and step by which
+    half of them had reached the target (:func:`half_reached`; a run that never reached it
+    counts as infinitely slow, so the value is ``inf`` when fewer than half got there)."""
     rows = []
     for (problem, method), g in per_run.groupby(["problem", "method"], sort=True):
         rows.append({"problem": problem, "method": method,
                      "target_reached": f"{int(g['reached'].sum())}/{len(g)}",
-                     "target_s": float(np.median(g["time_s"])),
-                     "target_step": float(np.median(g["step"]))})
+                     "target_s": half_reached(g["time_s"]),
+                     "target_step": half_reached(g["step"])})
     return pd.DataFrame(rows, columns=["problem", "method", "target_reached", "target_s",
                                        "target_step"])
 
@@ -108,6 +115,22 @@ class Friedman:
     n_problems: int
     n_methods: int
     note: str = ""
+    # The smallest p the test can give with this many problems and methods (every problem
+    # ranking the methods alike): a level below it can never be reached.
+    min_p: float = np.nan
+
+
+def friedman_min_p(n_problems: int, n_methods: int) -> float:
+    """Smallest p-value of the (chi-square) Friedman test: its statistic is largest, n (k - 1),
+    when every problem ranks the k methods in the same order."""
+    k = n_methods
+    return float(stats.chi2.sf(n_problems * (k - 1), k - 1)) if k > 1 else np.nan
+
+
+def wilcoxon_min_p(n: int) -> float:
+    """Smallest two-sided exact p-value of the signed-rank test on n non-zero differences (all
+    of one sign): 2 / 2^n."""
+    return min(1.0, 2.0 ** (1 - n)) if n > 0 else 1.0
 
 
 def friedman_test(matrix: pd.DataFrame) -> Friedman:
@@ -120,10 +143,11 @@ def friedman_test(matrix: pd.DataFrame) -> Friedman:
         return Friedman(np.nan, np.nan, n, k, "needs 2 or more problems run by every method")
     # The test ranks within each problem; giving it the ranks keeps infinite scores out of it.
     ranks = rank_matrix(complete).to_numpy()
+    floor = friedman_min_p(n, k)
     if np.all(ranks == ranks[:, :1]):
-        return Friedman(0.0, 1.0, n, k, "every method ties on every problem")
+        return Friedman(0.0, 1.0, n, k, "every method ties on every problem", floor)
     result = stats.friedmanchisquare(*ranks.T)
-    return Friedman(float(result.statistic), float(result.pvalue), n, k)
+    return Friedman(float(result.statistic), float(result.pvalue), n, k, min_p=floor)
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -163,9 +187,15 @@ def wilcoxon_holm(matrix: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         nonzero = d[d != 0]
         p = 1.0 if nonzero.size == 0 else float(stats.wilcoxon(nonzero).pvalue)
         rows.append({"a": a, "b": b, "n": len(d), "wins_a": int((d < 0).sum()),
-                     "wins_b": int((d > 0).sum()), "ties": int((d == 0).sum()), "p": p})
-    table = pd.DataFrame(rows, columns=["a", "b", "n", "wins_a", "wins_b", "ties", "p"])
+                     "wins_b": int((d > 0).sum()), "ties": int((d == 0).sum()), "p": p,
+                     "min_p": wilcoxon_min_p(nonzero.size)})
+    table = pd.DataFrame(rows, columns=["a", "b", "n", "wins_a", "wins_b", "ties", "p", "min_p"])
     table["p_holm"] = holm(table["p"].to_numpy()) if len(table) else []
+    # Holm multiplies the smallest p by the number of pairs, so no adjusted p can fall below
+    # that times the smallest attainable one; a pair can reach alpha only above both floors.
+    family = min(1.0, len(table) * table["min_p"].min()) if len(table) else 1.0
+    table["min_p_holm"] = np.maximum(table["min_p"], family) if len(table) else []
+    table["reachable"] = table["min_p_holm"] <= alpha * (1 + 1e-9)
     significant = table["p_holm"] <= alpha
     winner = np.where(table["wins_a"] > table["wins_b"], table["a"], table["b"])
     table["better"] = np.where(significant & (table["wins_a"] != table["wins_b"]), winner, "")
@@ -223,6 +253,7 @@ class RankSummary:
     pairwise: pd.DataFrame
     profile: pd.DataFrame
     skipped: tuple[str, ...]
+    alpha: float = 0.05
 
 
 def summarize(scores: pd.DataFrame, criterion: str, alpha: float = 0.05,
@@ -239,28 +270,58 @@ def summarize(scores: pd.DataFrame, criterion: str, alpha: float = 0.05,
     solved = pd.DataFrame([np.isfinite(ratios.to_numpy(float)).mean(axis=0)],
                           index=["solved"], columns=ratios.columns)
     return RankSummary(criterion, average_ranks(matrix), friedman_test(matrix),
-                       wilcoxon_holm(matrix, alpha), pd.concat([profile, solved]), skipped)
+                       wilcoxon_holm(matrix, alpha), pd.concat([profile, solved]), skipped,
+                       alpha)
 
 
 def _num(x: float, spec: str) -> str:
     return "—" if x is None or np.isnan(x) else format(x, spec)
 
 
+def friedman_line(f: Friedman, alpha: float) -> str:
+    """The Friedman result in words; a p-value is printed only where it could reach ``alpha``."""
+    if f.note:
+        return f"Friedman test not done: {f.note}"
+    if f.min_p > alpha:
+        return (f"Friedman test cannot reach p <= {alpha:g} with {f.n_problems} problems and "
+                f"{f.n_methods} methods: the smallest possible p is {f.min_p:.3g}, so its p "
+                "says nothing; run more problems")
+    return f"Friedman χ² = {f.statistic:.3f}, p = {f.p_value:.3g}"
+
+
+def _pairs_caption(summary: RankSummary) -> str:
+    caption = f"Wilcoxon signed-rank, Holm-adjusted, on {summary.criterion}"
+    pairs = summary.pairwise
+    if len(pairs) and not pairs["reachable"].any():
+        n = int(pairs["n"].max())
+        caption += (f"; no pair can reach p <= {summary.alpha:g}: with {n} problem(s) the "
+                    f"smallest possible Holm-adjusted p is {pairs['min_p_holm'].min():.3g} "
+                    "(p not shown; run more problems)")
+    elif len(pairs) and not pairs["reachable"].all():
+        caption += f"; n/a: the pair cannot reach p <= {summary.alpha:g} with its problems"
+    return caption
+
+
+def _p_cells(r: object) -> list[str]:
+    if not r.reachable:
+        return ["n/a", "n/a"]
+    return [_num(r.p, ".3g"), _num(r.p_holm, ".3g")]
+
+
 def summary_tables(summary: RankSummary) -> list[tuple[str, list[str], list[list[str]]]]:
     """The summary as (caption, header, rows) text tables, shared by every output format."""
     f = summary.friedman
-    friedman = (f"Friedman χ² = {f.statistic:.3f}, p = {f.p_value:.3g}" if not f.note
-                else f"Friedman test not done: {f.note}")
     scope = f"{f.n_problems} problem(s) run by all {f.n_methods} methods"
     if summary.skipped:
         scope += f"; left out (not run by every method): {', '.join(summary.skipped)}"
-    ranks = (f"average rank on {summary.criterion} (1 = best; {scope}). {friedman}",
+    ranks = (f"average rank on {summary.criterion} (1 = best; {scope}). "
+             f"{friedman_line(f, summary.alpha)}",
              ["method", "average rank"],
              [[str(m), f"{r:.2f}"] for m, r in summary.ranks.items()])
-    pairs = (f"Wilcoxon signed-rank, Holm-adjusted, on {summary.criterion}",
+    pairs = (_pairs_caption(summary),
              ["a", "b", "problems", "a wins", "b wins", "ties", "p", "p (Holm)", "better"],
              [[str(r.a), str(r.b), str(r.n), str(r.wins_a), str(r.wins_b), str(r.ties),
-               _num(r.p, ".3g"), _num(r.p_holm, ".3g"), str(r.better) or "—"]
+               *_p_cells(r), str(r.better) or "—"]
               for r in summary.pairwise.itertuples()])
     prof = summary.profile
     profile = (f"performance profile on {summary.criterion} over (problem, seed) runs: fraction "

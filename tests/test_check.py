@@ -14,7 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pinnbench.check import (
+    NEW,
     CheckInputError,
+    Gate,
     changed_settings,
     check_runs,
     min_p_value,
@@ -37,8 +39,14 @@ def runs(method: str, values: list[float], *, problem: str = "p", metric: str = 
     })
 
 
+def median_rule(base: pd.DataFrame, cur: pd.DataFrame, factor: float = 1.5, alpha: float = 0.05,
+                **kw) -> pd.DataFrame:
+    """The median-ratio / Mann-Whitney rule (``--rule median``)."""
+    return check_runs(base, cur, gate=Gate(rule="median", factor=factor, alpha=alpha), **kw)
+
+
 def verdict(base: pd.DataFrame, cur: pd.DataFrame, **kw) -> dict:
-    table = check_runs(base, cur, **kw)
+    table = median_rule(base, cur, **kw)
     assert len(table) == 1
     return table.iloc[0].to_dict()
 
@@ -80,7 +88,7 @@ def test_a_stricter_alpha_than_three_seeds_allow_cannot_call_a_regression():
 
 def test_worse_median_without_significance_passes():
     # Current seeds 0.5, 1.6, 3.0 against 0.9, 1.0, 1.1: U = 6 of 9, exact P(U >= 6) = 7/20.
-    table = check_runs(runs("adam", [1.0, 1.1, 0.9]), runs("adam", [0.5, 1.6, 3.0]))
+    table = median_rule(runs("adam", [1.0, 1.1, 0.9]), runs("adam", [0.5, 1.6, 3.0]))
     v = table.iloc[0]
     assert v["ratio"] == pytest.approx(1.6)
     assert v["p_value"] == pytest.approx(7 / 20)
@@ -122,7 +130,7 @@ def test_custom_factor():
 
 
 def test_improvement_is_reported_and_passes():
-    table = check_runs(runs("adam", [1.0, 1.1, 0.9]), runs("adam", [0.1, 0.2, 0.3]))
+    table = median_rule(runs("adam", [1.0, 1.1, 0.9]), runs("adam", [0.1, 0.2, 0.3]))
     assert table.iloc[0]["verdict"] == "improved"
     assert table.iloc[0]["ratio"] == pytest.approx(0.2)
     assert passed(table)
@@ -142,8 +150,8 @@ def test_higher_is_better_metric():
 def test_each_metric_is_judged_on_its_own():
     base = runs("adam", [1.0, 1.1, 0.9]).assign(train_s=[10.0, 11.0, 9.0])
     cur = runs("adam", [1.0, 1.1, 0.9]).assign(train_s=[30.0, 33.0, 27.0])
-    assert check_runs(base, cur)["verdict"].tolist() == ["pass"]  # time only when asked
-    table = check_runs(base, cur, metrics=["rel_l2", "train_s"])
+    assert median_rule(base, cur)["verdict"].tolist() == ["pass"]  # time only when asked
+    table = median_rule(base, cur, metrics=["rel_l2", "train_s"])
     assert table["metric"].tolist() == ["rel_l2", "train_s"]
     assert table["verdict"].tolist() == ["pass", "regression"]
     assert table["ratio"].tolist() == pytest.approx([1.0, 3.0])
@@ -152,7 +160,7 @@ def test_each_metric_is_judged_on_its_own():
 # ---- missing and failed runs ---------------------------------------------------------------
 def test_a_method_without_current_runs_fails():
     base = pd.concat([runs("adam", [1.0, 1.1, 0.9]), runs("lbfgs", [0.1, 0.1, 0.1])])
-    table = check_runs(base, runs("adam", [1.0, 1.1, 0.9]))
+    table = median_rule(base, runs("adam", [1.0, 1.1, 0.9]))
     assert table["method"].tolist() == ["adam", "lbfgs"]
     assert table["verdict"].tolist() == ["pass", "missing"]
     assert table.iloc[1]["detail"] == "no runs"
@@ -168,7 +176,7 @@ def test_a_missing_seed_fails():
 @pytest.mark.parametrize("status", ["diverged", "error", "crashed"])
 def test_a_non_ok_current_run_fails_even_if_the_rest_is_fine(status):
     cur = runs("adam", [1.0, float("nan"), 0.9], statuses=["ok", status, "ok"])
-    table = check_runs(runs("adam", [1.0, 1.1, 0.9]), cur)
+    table = median_rule(runs("adam", [1.0, 1.1, 0.9]), cur)
     v = table.iloc[0]
     assert v["verdict"] == "failed"
     assert v["detail"] == f"seed 1 {status}"
@@ -192,8 +200,8 @@ def test_failed_baseline_runs_are_left_out_of_its_median():
 
 def test_new_cells_are_listed_but_pass():
     cur = pd.concat([runs("adam", [1.0, 1.1, 0.9]), runs("sgd", [5.0, 6.0, 7.0])])
-    table = check_runs(runs("adam", [1.0, 1.1, 0.9]), cur)
-    assert table["verdict"].tolist() == ["pass", "new"]
+    table = median_rule(runs("adam", [1.0, 1.1, 0.9]), cur)
+    assert table["verdict"].tolist() == ["pass", NEW]
     assert table.iloc[1]["current"] == pytest.approx(6.0)
     assert passed(table)
 
@@ -203,7 +211,7 @@ def test_cells_are_matched_by_problem_and_method():
                       runs("adam", [0.1, 0.1, 0.1], problem="b")])
     cur = pd.concat([runs("adam", [1.0, 1.0, 1.0], problem="a"),
                      runs("adam", [1.0, 1.0, 1.0], problem="b")])
-    table = check_runs(base, cur)
+    table = median_rule(base, cur)
     assert table["problem"].tolist() == ["a", "b"]
     assert table["verdict"].tolist() == ["pass", "regression"]
 
@@ -358,3 +366,85 @@ def test_bad_input_exits_2(trained, tmp_path):
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         assert message in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
+
+
+# ---- the paired rule (default) -----------------------------------------------------------------
+def test_paired_rule_an_exact_rerun_passes_with_ratio_one():
+    base = runs("adam", [1.0, 1.1, 0.9])
+    v = check_runs(base, base).iloc[0]
+    assert v["verdict"] == "pass"
+    assert (v["ratio"], v["paired"]) == (pytest.approx(1.0), 3)
+
+
+def test_paired_rule_tolerance_comes_from_the_seed_spread():
+    from scipy import stats
+
+    base = runs("adam", [1.0, 1.1, 0.9])
+    cur = runs("adam", [1.5, 1.65, 1.35])  # every seed 1.5x worse
+    logs = np.log([1.0, 1.1, 0.9])
+    spread = logs.std(ddof=1)  # both sides have it; pooled over 3 + 3 - 2 = 4 degrees
+    se = spread * math.sqrt(2 / 3)
+    v = check_runs(base, cur).iloc[0]
+    # One cell judged: the whole 1 % false-alarm level is its own.
+    assert v["tolerance"] == pytest.approx(math.exp(stats.t.isf(0.01, 4) * se))
+    assert v["ratio"] == pytest.approx(1.5)
+    assert v["p_value"] == pytest.approx(stats.t.sf(math.log(1.5) / se, 4))
+    assert v["verdict"] == "regression"
+    # Seven cells split the level (Sidak): the tolerance widens.
+    assert Gate().cell_level(7) == pytest.approx(1 - 0.99 ** (1 / 7))
+    wide = pd.concat([runs("adam", [1.0, 1.1, 0.9], problem=f"p{i}") for i in range(7)])
+    worse = pd.concat([runs("adam", [1.5, 1.65, 1.35], problem=f"p{i}") for i in range(7)])
+    t7 = check_runs(wide, worse)
+    assert t7["tolerance"].tolist() == pytest.approx(
+        [math.exp(stats.t.isf(1 - 0.99 ** (1 / 7), 4) * se)] * 7)
+
+
+def test_paired_rule_noisy_cells_need_a_larger_shift():
+    # Twice worse on a cell whose seeds spread over a factor of 6 is within its noise: shown
+    # (worse than --factor) but passing.
+    base = runs("adam", [1.0, 3.0, 0.5])
+    v = check_runs(base, runs("adam", [2.0, 6.0, 1.0])).iloc[0]
+    assert v["ratio"] == pytest.approx(2.0)
+    assert v["tolerance"] > 2.0
+    assert v["verdict"] == "worse, not significant"
+
+
+def test_paired_rule_never_calls_a_shift_below_the_minimum_factor():
+    # Seeds that agree to the last digit have no spread; a 5 % change is not a regression.
+    base = runs("adam", [1.0, 1.0, 1.0])
+    assert check_runs(base, runs("adam", [1.05] * 3)).iloc[0]["verdict"] == "pass"
+    v = check_runs(base, runs("adam", [1.2] * 3)).iloc[0]
+    assert v["tolerance"] == pytest.approx(1.1)
+    assert v["verdict"] == "regression"
+
+
+def test_paired_rule_other_seeds_are_compared_unpaired_not_missing():
+    base = runs("adam", [1.0, 1.1, 0.9])
+    v = check_runs(base, runs("adam", [2.0, 2.2, 1.8], seeds=[3, 4, 5])).iloc[0]
+    assert v["paired"] == 0 and "unpaired" in v["detail"]
+    assert v["verdict"] == "regression"
+    # Fewer current runs than baseline seeds is still missing.
+    v = check_runs(base, runs("adam", [1.0, 1.1], seeds=[0, 1])).iloc[0]
+    assert (v["verdict"], v["detail"]) == ("missing", "missing seed 2")
+
+
+def test_paired_rule_falls_back_to_the_factor_below_three_seeds():
+    v = check_runs(runs("adam", [1.0, 1.2]), runs("adam", [1.7, 1.8])).iloc[0]
+    assert v["verdict"] == "regression" and "factor alone" in v["detail"]
+    assert v["tolerance"] == pytest.approx(1.5)
+
+
+def test_paired_rule_higher_is_better():
+    base = runs("adam", [100.0, 110.0, 90.0], metric="steps_per_s")
+    v = check_runs(base, runs("adam", [50.0, 55.0, 45.0], metric="steps_per_s"),
+                   metrics=["steps_per_s"]).iloc[0]
+    assert v["ratio"] == pytest.approx(2.0) and v["verdict"] == "regression"
+
+
+@pytest.mark.parametrize(("gate", "option"), [(Gate(rule="mean"), "--rule"),
+                                              (Gate(false_alarm=0.0), "--false-alarm"),
+                                              (Gate(min_factor=0.9), "--min-factor")])
+def test_impossible_paired_settings_are_bad_input(gate, option):
+    base = runs("adam", [1.0, 1.1, 0.9])
+    with pytest.raises(CheckInputError, match=option):
+        check_runs(base, base, gate=gate)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pinnbench.compare import comparison_table, format_table, render_table
+from pinnbench.compare import comparison_table, format_table, mixed_cells, render_table
 
 
 @pytest.fixture
@@ -26,21 +27,47 @@ def runs() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_default_table_is_unchanged(runs):
+@pytest.fixture
+def single(runs) -> pd.DataFrame:
+    """The runs without the second Adam learning rate: every label one configuration."""
+    return runs[runs["optimizer.lr"] != 1e-2].reset_index(drop=True)
+
+
+def test_a_label_covering_two_configurations_is_split(runs):
     t = comparison_table(runs)
+    # heat_1d/adam holds runs of two learning rates: two cells, named by what differs, never
+    # one cell of 6 seeds with a median across both settings.
+    assert t["method"].tolist() == ["adam [optimizer.lr=0.001]", "adam [optimizer.lr=0.01]",
+                                    "lbfgs", "adam", "lbfgs"]
+    assert t["ok"].tolist() == ["3/3", "3/3", "2/3", "3/3", "3/3"]
+    assert t["median"].tolist() == pytest.approx([0.3, 0.03, 0.015, 2.0, 0.5])
+    assert t["is_best"].tolist() == [False, False, True, False, True]
+    assert mixed_cells(runs) == ["heat_1d/adam holds runs of 2 settings: optimizer.lr=0.001; "
+                                 "optimizer.lr=0.01"]
+    assert mixed_cells(runs, by=["method", "optimizer.lr"]) == []
+
+
+def test_default_table_is_unchanged(single):
+    t = comparison_table(single)
     assert t["method"].tolist() == ["adam", "lbfgs", "adam", "lbfgs"]
-    assert t["ok"].tolist() == ["6/6", "2/3", "3/3", "3/3"]
+    assert t["ok"].tolist() == ["3/3", "2/3", "3/3", "3/3"]
     assert t["failed"].tolist() == ["", "1 diverged", "", ""]
-    assert t["median"].tolist() == pytest.approx([0.125, 0.015, 2.0, 0.5])
+    assert t["median"].tolist() == pytest.approx([0.3, 0.015, 2.0, 0.5])
+    # Mean and sample standard deviation beside median and quartiles, best and worst.
+    assert t["mean"].tolist() == pytest.approx([0.3, 0.015, 2.0, 0.5])
+    assert t["std"].tolist() == pytest.approx([0.1, 0.01 / 2 ** 0.5, 1.0, 0.0])
+    assert t[["q25", "q75"]].iloc[0].tolist() == pytest.approx([0.25, 0.35])
+    assert t["best"].tolist() == pytest.approx([0.2, 0.01, 1.0, 0.5])
+    assert t["worst"].tolist() == pytest.approx([0.4, 0.02, 3.0, 0.5])
     assert t["is_best"].tolist() == [False, True, False, True]
     assert "vs_baseline" not in t
 
 
-def test_ratios_to_a_reference_method(runs):
-    t = comparison_table(runs, baseline="lbfgs")
-    assert t["vs_baseline"].tolist() == pytest.approx([0.125 / 0.015, 1.0, 4.0, 1.0])
+def test_ratios_to_a_reference_method(single):
+    t = comparison_table(single, baseline="lbfgs")
+    assert t["vs_baseline"].tolist() == pytest.approx([0.3 / 0.015, 1.0, 4.0, 1.0])
     with pytest.raises(KeyError, match="sgd"):
-        comparison_table(runs, baseline="sgd")
+        comparison_table(single, baseline="sgd")
 
 
 def test_grouping_by_a_spec_column(runs):
@@ -54,52 +81,85 @@ def test_grouping_by_a_spec_column(runs):
         comparison_table(runs, by=["model.width"])
 
 
-def test_markdown(runs):
-    text = format_table(comparison_table(runs, baseline="adam"), "rel_l2", "md", baseline="adam")
+HEADER = ["problem", "method", "ok", "mean ± std rel_l2", "median rel_l2", "[Q1, Q3]",
+          "95% CI of median", "best", "worst", "÷ adam", "95% CI of ratio", "train s",
+          "steps/s", "peak MB", "failed"]
+
+
+def test_markdown(single):
+    text = format_table(comparison_table(single, baseline="adam"), "rel_l2", "md",
+                        baseline="adam")
     lines = text.splitlines()
-    assert lines[0] == ("| problem | method | ok | median rel_l2 | IQR | ÷ adam | train s "
-                        "| failed |")
-    assert lines[1] == "|---|---|--:|--:|--:|--:|--:|---|"
-    assert lines[3] == ("| heat_1d | lbfgs | 2/3 | **1.500e-02** | 5.0e-03 | 0.12 | 10.0 "
-                        "| 1 diverged |")
+    assert lines[0] == "| " + " | ".join(HEADER) + " |"
+    assert lines[1] == "|---|---|" + "--:|" * 12 + "---|"
+    assert lines[3] == ("| heat_1d | lbfgs | 2/3 | 1.50e-02 ± 7.07e-03 | **1.500e-02** "
+                        "| [1.25e-02, 1.75e-02] | [1.00e-02, 2.00e-02] | 1.00e-02 | 2.00e-02 "
+                        "| 0.05 | [0.02, 0.10] | 10.0 | 100.0 | 500 | 1 diverged |")
     assert len(lines) == 6
 
 
-def test_latex_booktabs(runs):
-    text = format_table(comparison_table(runs), "rel_l2", "latex")
+def test_every_format_has_the_same_columns(single):
+    table = comparison_table(single, baseline="adam")
+    md = format_table(table, "rel_l2", "md", baseline="adam").splitlines()[0]
+    html_text = format_table(table, "rel_l2", "html", baseline="adam")
+    latex = format_table(table, "rel_l2", "latex", baseline="adam").splitlines()[2]
+    terminal = [c.header for c in render_table(table, "rel_l2", baseline="adam").columns]
+    assert terminal == HEADER
+    assert md.strip("| ").split(" | ") == HEADER
+    assert re.findall(r"<th>([^<]*)</th>", html_text) == [h.replace("&", "&amp;")
+                                                          for h in HEADER]
+    assert len(latex.split(" & ")) == len(HEADER)
+    csv = pd.read_csv(io.StringIO(format_table(table, "rel_l2", "csv", baseline="adam")))
+    # CSV names the same statistics by their column names, unrounded.
+    for col in ("ok", "mean", "std", "median", "q25", "q75", "median_low", "median_high",
+                "best", "worst", "vs_baseline", "vs_low", "vs_high", "train_s", "steps_per_s",
+                "peak_mb", "failed"):
+        assert col in csv.columns
+
+
+def test_latex_booktabs(single):
+    text = format_table(comparison_table(single), "rel_l2", "latex")
     lines = text.splitlines()
-    assert lines[0] == r"\begin{tabular}{llrrrrl}"
+    assert lines[0] == r"\begin{tabular}{llrrrrrrrrrrl}"
     assert lines[1:4] == [r"\toprule",
-                          r"problem & method & ok & median rel\_l2 & IQR & train s & failed \\",
+                          r"problem & method & ok & mean $\pm$ std rel\_l2 & median rel\_l2 & "
+                          r"[Q1, Q3] & 95\% CI of median & best & worst & train s & steps/s & "
+                          r"peak MB & failed \\",
                           r"\midrule"]
-    assert lines[4] == r"heat\_1d & adam & 6/6 & 1.250e-01 & 2.4e-01 & 10.0 &  \\"
-    assert lines[5] == r" & lbfgs & 2/3 & \textbf{1.500e-02} & 5.0e-03 & 10.0 & 1 diverged \\"
+    assert lines[4].startswith(r"heat\_1d & adam & 3/3 & $3.00 \times 10^{-1}$ $\pm$ "
+                               r"$1.00 \times 10^{-1}$ & $3.000 \times 10^{-1}$ & ")
+    assert lines[5].startswith(r" & lbfgs & 2/3 & $1.50 \times 10^{-2}$ $\pm$ "
+                               r"$7.07 \times 10^{-3}$ & {\boldmath $1.500 \times 10^{-2}$} & ")
+    assert lines[5].endswith(r"& $10.0$ & $100.0$ & $500$ & 1 diverged \\")
     assert lines[6] == r"\midrule"
     assert lines[-2:] == [r"\bottomrule", r"\end{tabular}"]
+    assert text.isascii()
 
 
-def test_csv_holds_unrounded_numbers(runs):
-    text = format_table(comparison_table(runs, baseline="lbfgs"), "rel_l2", "csv",
+def test_csv_holds_unrounded_numbers(single):
+    text = format_table(comparison_table(single, baseline="lbfgs"), "rel_l2", "csv",
                         baseline="lbfgs")
     back = pd.read_csv(io.StringIO(text))
     assert back.columns[:5].tolist() == ["problem", "method", "ok", "failed", "median"]
-    assert back["median"].tolist() == pytest.approx([0.125, 0.015, 2.0, 0.5])
-    assert back["vs_baseline"].tolist() == pytest.approx([0.125 / 0.015, 1.0, 4.0, 1.0])
+    assert back["median"].tolist() == pytest.approx([0.3, 0.015, 2.0, 0.5])
+    assert back["vs_baseline"].tolist() == pytest.approx([0.3 / 0.015, 1.0, 4.0, 1.0])
     assert back["is_best"].tolist() == [False, True, False, True]
 
 
-def test_html(runs):
-    text = format_table(comparison_table(runs), "rel_l2", "html")
+def test_html(single):
+    text = format_table(comparison_table(single), "rel_l2", "html")
     assert text.startswith('<table class="pinnbench-compare">')
     assert text.count("<tr>") == 5
     assert text.count("<strong>") == 2
-    assert "<td>heat_1d</td><td>lbfgs</td><td>2/3</td><td><strong>1.500e-02</strong>" in text
+    assert "<td>heat_1d</td><td>lbfgs</td><td>2/3</td><td>1.50e-02 ± 7.07e-03</td>" \
+           "<td><strong>1.500e-02</strong>" in text
     with pytest.raises(ValueError, match="unknown format 'pdf'"):
-        format_table(comparison_table(runs), "rel_l2", "pdf")
+        format_table(comparison_table(single), "rel_l2", "pdf")
 
 
-def test_terminal_table_with_ratio_column(runs):
-    table = render_table(comparison_table(runs, baseline="adam"), "rel_l2", baseline="adam")
-    assert [c.header for c in table.columns][:5] == ["problem", "method", "ok", "rel_l2",
-                                                     "÷ adam"]
+def test_terminal_table_with_ratio_column(single):
+    table = render_table(comparison_table(single, baseline="adam"), "rel_l2", baseline="adam")
+    assert [c.header for c in table.columns][:5] == ["problem", "method", "ok",
+                                                     "mean ± std rel_l2", "median rel_l2"]
+    assert "÷ adam" in [c.header for c in table.columns]
     assert table.row_count == 4

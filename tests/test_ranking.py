@@ -56,6 +56,51 @@ def test_friedman_needs_three_methods_and_two_problems():
     assert (tie.statistic, tie.p_value) == (0.0, 1.0)
 
 
+def test_friedman_says_when_it_cannot_reach_significance():
+    # Two problems, three methods, the same order on both: the largest statistic there is,
+    # chi2 = n (k - 1) = 4, p = exp(-2) = 0.135 > 0.05, so the p is not a result.
+    f = ranking.friedman_test(matrix({"p1": [0.1, 0.2, 0.3], "p2": [0.2, 0.3, 0.4]}))
+    assert f.statistic == pytest.approx(4.0)
+    assert f.p_value == pytest.approx(math.exp(-2)) == pytest.approx(f.min_p)
+    line = ranking.friedman_line(f, 0.05)
+    assert "cannot reach p <= 0.05 with 2 problems and 3 methods" in line and "0.135" in line
+    assert "p = " not in line
+    # Four problems can: the smallest p is exp(-4) = 0.018.
+    four = ranking.friedman_test(matrix({f"p{i}": [0.1 * i, 0.2 * i, 0.3 * i]
+                                         for i in range(1, 5)}))
+    assert four.min_p == pytest.approx(math.exp(-4))
+    assert ranking.friedman_line(four, 0.05).startswith("Friedman χ² = 8.000, p = 0.0183")
+
+
+def test_wilcoxon_says_when_no_pair_can_reach_significance():
+    # Two problems: the smallest two-sided exact p is 2 / 2^2 = 0.5, and Holm over 3 pairs
+    # cannot go below 1.
+    m = matrix({"p1": [0.1, 0.2, 0.3], "p2": [0.2, 0.3, 0.4]})
+    t = ranking.wilcoxon_holm(m)
+    assert t["p"].tolist() == pytest.approx([0.5, 0.5, 0.5])
+    assert t["min_p"].tolist() == pytest.approx([0.5, 0.5, 0.5])
+    assert not t["reachable"].any()
+    s = ranking.summarize(pd.DataFrame({"problem": ["p1"] * 3 + ["p2"] * 3,
+                                        "method": list("ABC") * 2, "seed": 0,
+                                        "score": [0.1, 0.2, 0.3, 0.2, 0.3, 0.4]}), "err")
+    caption, _, rows = ranking.summary_tables(s)[1]
+    assert "no pair can reach p <= 0.05: with 2 problem(s)" in caption
+    assert all(r[6:8] == ["n/a", "n/a"] for r in rows)
+    # Six problems, two methods: 2 / 2^6 = 0.03125 is within reach, and is reached.
+    six = ranking.wilcoxon_holm(matrix({f"p{i}": [0.1, 0.5] for i in range(6)}, "AB"))
+    assert six["reachable"].tolist() == [True]
+    assert six["p"].tolist() == pytest.approx([2 / 2 ** 6])
+    assert six["better"].tolist() == ["A"]
+
+
+def test_half_reached_is_not_reached_only_when_fewer_than_half_got_there():
+    assert ranking.half_reached([1.0, INF]) == 1.0  # one of two seeds: half got there
+    assert ranking.half_reached([INF, INF]) == INF
+    assert ranking.half_reached([3.0, 1.0, INF]) == 3.0
+    assert ranking.half_reached([1.0, INF, INF]) == INF  # one of three: fewer than half
+    assert ranking.half_reached([4.0, 2.0, 1.0, 3.0]) == 2.0
+
+
 def test_holm():
     # Sorted 0.01, 0.03, 0.04 are scaled by 3, 2, 1 -> 0.03, 0.06, 0.04, then made monotone.
     assert ranking.holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
@@ -169,7 +214,12 @@ def test_compare_command_with_target_and_ranks(folder, tmp_path):
     text = out.read_text()
     header = text.splitlines()[0]
     assert "÷ slow" in header and "reached ≤0.001" in header and "s to target" in header
-    assert "| p | fast | 2/3 | **1.000e-04** | 0.0e+00 | 0.10 | 3.0 | 2/3 | 2.00 | 20 |" in text
+    assert ("| p | fast | 2/3 | 1.00e-04 ± 0.00e+00 | **1.000e-04** | [1.00e-04, 1.00e-04] "
+            "| [1.00e-04, 1.00e-04] | 1.00e-04 | 1.00e-04 | 0.10 | [0.01, 0.20] | 3.0 | 10.0 "
+            "| 100 | 2/3 | 2.00 | 20 | 1 diverged |") in text
+    # One problem: no pair can reach significance, so no p-value is printed as a result.
+    assert "| fast | slow | 1 | 1 | 0 | 0 | n/a | n/a | — |" in text
+    assert "no pair can reach p <= 0.05: with 1 problem(s)" in text
     assert "average rank on time to rel_l2 <= 0.001" in text
     result = CliRunner().invoke(app, ["compare", str(folder), "--format", "csv",
                                       "--target", "0.5"])
