@@ -43,13 +43,76 @@ def non_negative(doc: str, default: Any) -> Any:
     return option(default, doc, check=lambda v: v >= 0, expect=">= 0")
 
 
+# Names other tools give options that pinnbench spells differently; a hint only when the
+# pinnbench name is among the choices.
+ALIASES: dict[str, str] = {
+    "learning_rate": "lr", "learningrate": "lr", "epochs": "steps", "iterations": "steps",
+    "iters": "steps", "n_steps": "steps", "max_steps": "steps", "layers": "depth",
+    "n_layers": "depth", "num_layers": "depth", "hidden": "width", "neurons": "width",
+    "units": "width", "hidden_size": "width",
+}
+
+
+def _initials(name: str) -> str:
+    return "".join(word[0] for word in name.replace("-", "_").split("_") if word)
+
+
+def _alias(name: str, choices: list[str]) -> list[str]:
+    hit = ALIASES.get(name.lower())
+    return [hit] if hit in choices else []
+
+
+def _same_but_case(name: str, choices: list[str]) -> list[str]:
+    return [c for c in choices if c.lower() == name.lower()]
+
+
+def _abbreviation(name: str, choices: list[str]) -> list[str]:
+    """learning_rate -> lr and lr -> learning_rate: one is the other's initials."""
+    if "_" in name:
+        return [c for c in choices if len(c) >= 2 and c == _initials(name)]
+    return [c for c in choices if "_" in c and len(name) >= 2 and _initials(c) == name]
+
+
+def _close_spelling(name: str, choices: list[str]) -> list[str]:
+    return difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+
+
+def _prefix(name: str, choices: list[str]) -> list[str]:
+    # Short names (lr, k) score low on similarity; a shared prefix is a strong hint too.
+    return [c for c in choices if len(c) >= 2 and (name.startswith(c) or c.startswith(name))]
+
+
+def _word(name: str, choices: list[str]) -> list[str]:
+    """A choice that is one of the name's words, or has the name as one of its words."""
+    words = set(name.split("_"))
+    return [c for c in choices if len(c) >= 2 and (c in words or name in c.split("_"))]
+
+
+# Tried in order; the first rule that finds a choice gives the hint. Aliases, case and
+# abbreviations come before spelling: edit distance alone offers "decay_rate" for
+# "learning_rate", which only shares letters with it.
+SUGGESTION_RULES: tuple[Callable[[str, list[str]], list[str]], ...] = (
+    _alias, _same_but_case, _abbreviation, _close_spelling, _prefix, _word)
+
+
+def _nearest(name: str, choices: list[str]) -> str | None:
+    head, dot, tail = name.rpartition(".")
+    if dot:  # optimizer.learning_rate: the option among the optimizer's, then the whole name
+        same_head = [c[len(head) + 1:] for c in choices if c.startswith(head + ".")]
+        found = _nearest(tail, same_head) if same_head else None
+        if found is not None:
+            return f"{head}.{found}"
+    for rule in SUGGESTION_RULES:
+        found = rule(name, choices)
+        if found:
+            return found[0]
+    return None
+
+
 def suggest(name: str, choices: list[str]) -> str:
     """' (did you mean "x"?)' for a near miss, else ''."""
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    # Short names (lr, k) score low on similarity; a shared prefix is a strong hint too.
-    close = close or [c for c in choices if len(c) >= 2 and (name.startswith(c)
-                                                             or c.startswith(name))][:1]
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    found = _nearest(name, choices)
+    return f' (did you mean "{found}"?)' if found is not None else ""
 
 
 @dataclasses.dataclass(frozen=True)

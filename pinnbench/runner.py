@@ -57,6 +57,8 @@ EventFn = Callable[[Event], None]
 # Statuses a worker that was stopped from outside gets; its checkpoint is kept for the next try.
 EXTERNAL_STATUSES = ("crashed", "timeout", "interrupted", "preempted")
 _POLL_S = 0.05
+# Row values a "done" event carries, for a progress display's line about the finished run.
+DONE_COLUMNS = ("rel_l2", "train_s", "steps")
 
 
 @dataclasses.dataclass
@@ -153,7 +155,7 @@ def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
     if row["status"] not in EXTERNAL_STATUSES:
         remove_checkpoint(out_dir, spec.run_id)
     emit({"kind": "done", "run_id": spec.run_id, "status": row["status"],
-          "message": row.get("message", "")})
+          "message": row.get("message", ""), **{k: row.get(k) for k in DONE_COLUMNS}})
     return row["status"]
 
 
@@ -283,7 +285,7 @@ class Worker:
         steps = int(history["step"].iloc[-1]) if "step" in history else 0
         write_run(self.out_dir, self.spec, failure_row(status, why, steps=steps), None)
         self._forward({"kind": "done", "run_id": self.spec.run_id, "status": status,
-                       "message": why})
+                       "message": why, "steps": steps})
 
 
 def execute_isolated(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,

@@ -8,16 +8,22 @@ import signal
 import sys
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from pinnbench.cli.progress import SuiteProgress
+from pinnbench.cli.progress import LINE_EVERY_S, ProgressLines, SuiteProgress
 from pinnbench.suite import SuiteError, load_suite
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+if TYPE_CHECKING:  # pandas is imported by the commands that read results, not at start-up
+    import pandas as pd
+
+# Plain help (click's formatter): it wraps within 80 columns without cutting option names or
+# their text, and shows a flag as a flag; rich panels cut "--array-parallelism" to fit and
+# give every flag a "<bool>" value it does not take.
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Benchmark physics-informed neural network methods on one JAX engine.")
 err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -60,8 +66,16 @@ def load_plugins_or_exit(refs: list[str] | None) -> tuple[str, ...]:
         raise _bad_input(f"--plugin {e}") from None
 
 
-def load_runs_or_exit(results: Path, metric: str):  # noqa: ANN201 - a pandas DataFrame
-    """The runs of a results folder having ``metric``, or a one-line bad-input exit."""
+# What a variant label shows for an option its method does not have (lbfgs has no lr), where
+# the joined label would otherwise read "lbfgs/nan".
+MISSING_LABEL = "-"
+
+
+def load_runs_or_exit(results: Path, metric: str, by: list[str] | None = None
+                      ) -> pd.DataFrame:
+    """The runs of a results folder having ``metric`` (and the ``by`` columns, whose missing
+    values read ``-``), or a one-line bad-input exit."""
+    from pinnbench.registry import suggest
     from pinnbench.results.store import load_runs
 
     if not results.is_dir():
@@ -70,8 +84,25 @@ def load_runs_or_exit(results: Path, metric: str):  # noqa: ANN201 - a pandas Da
     if runs.empty:
         raise _bad_input(f"{results}: no recorded runs")
     if metric not in runs.columns:
-        raise _bad_input(f"--metric: no column {metric!r} in {results}")
+        raise _bad_input(f"--metric: no column {metric!r} in {results}"
+                         f"{suggest(metric, _metric_columns(runs))}")
+    for col in by or []:
+        if col not in runs.columns:
+            raise _bad_input(f"--by: no column {col!r} in {results}"
+                             f"{suggest(col, list(runs.columns))}")
+        if col != "method" and runs[col].isna().any():
+            runs[col] = runs[col].astype(object).where(runs[col].notna(), MISSING_LABEL)
     return runs
+
+
+def _metric_columns(runs: pd.DataFrame) -> list[str]:
+    """Columns a --metric could name: the numeric ones, the error metrics first."""
+    from pandas.api.types import is_numeric_dtype
+
+    from pinnbench import metrics
+
+    known = [c for c in runs.columns if hasattr(metrics, c.split(".")[0])]
+    return known + [c for c in runs.columns if c not in known and is_numeric_dtype(runs[c])]
 
 
 def _parse_seeds(text: str | None) -> list[int] | None:
@@ -151,27 +182,6 @@ def _write_suite_copy(suite: Path, target: Path) -> None:
     os.replace(tmp, target / "suite.toml")
 
 
-class _Lines:
-    """Progress of concurrent runs: one line as each run finishes."""
-
-    def __init__(self) -> None:
-        self.labels: dict[str, str] = {}
-        self.done = 0
-        self.total = 0
-
-    def start_run(self, spec, index: int, total: int) -> None:  # noqa: ANN001 - a RunSpec
-        self.total = total
-        self.labels[spec.run_id] = f"{spec.problem_label}/{spec.method_label} seed {spec.seed}"
-
-    def event(self, event: dict) -> None:
-        if event["kind"] == "done":
-            self.done += 1
-            label = self.labels.get(event.get("run_id", ""), "?")
-            colour = "green" if event["status"] == "ok" else "yellow"
-            out.print(f"[{self.done}/{self.total}] {label}: [{colour}]{event['status']}[/] "
-                      f"{event.get('message', '')}", highlight=False)
-
-
 @app.command()
 def run(
     suite: Annotated[Path, typer.Argument(help="suite TOML file")],
@@ -209,6 +219,9 @@ def run(
         "lbfgs:gpus=1,time=120 (repeatable)")] = None,
     wait: Annotated[bool, typer.Option(help="submitit executors: wait for the jobs and "
                                        "print their statuses")] = False,
+    progress_every: Annotated[float, typer.Option(
+        metavar="SECONDS", help="without a terminal (logs, nohup, SLURM): seconds between two "
+        "progress lines of a run", min=0)] = LINE_EVERY_S,
     plugin: PluginOption = None,
 ) -> None:
     """Train every (problem, method, seed) of SUITE and record each run to Parquet."""
@@ -245,7 +258,9 @@ def run(
         return
     from pinnbench.runner import run_suite
 
-    progress = SuiteProgress(out) if config.jobs == 1 else _Lines()
+    # A live bar needs a terminal to redraw in and one run at a time; elsewhere plain lines.
+    progress = (SuiteProgress(out) if config.jobs == 1 and out.is_terminal
+                else ProgressLines(out, progress_every))
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         if isinstance(progress, SuiteProgress):
@@ -269,6 +284,11 @@ def run(
     busy = f", {outcome.elsewhere} running in another process" if outcome.elsewhere else ""
     out.print(f"{outcome.total} runs in {target}: {outcome.skipped} already finished, "
               f"{counts}{busy}")
+    _next_command(target)
+
+
+def _next_command(target: Path) -> None:
+    out.print(f"next: pinnbench compare {target}", highlight=False, soft_wrap=True)
 
 
 def _checked_runs(suite: Path, profile: str | None, only: str | None, seeds: str | None,
@@ -331,6 +351,7 @@ def _submit(config, specs, target: Path, wait: bool) -> None:  # noqa: ANN001
     counts = mine["status"].value_counts().to_dict() if not mine.empty else {}
     text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no rows"
     out.print(f"{len(specs)} runs in {target}: {text}")
+    _next_command(target)
 
 
 _SUFFIX_FORMATS = {".md": "md", ".tex": "latex", ".csv": "csv", ".html": "html", ".htm": "html"}
@@ -380,7 +401,7 @@ def compare(
         raise _bad_input(f"--target: expected a positive error, got {target:g}")
     if not 0 < alpha < 1:
         raise _bad_input(f"--alpha: expected a level between 0 and 1, got {alpha:g}")
-    runs = load_runs_or_exit(results, metric)
+    runs = load_runs_or_exit(results, metric, columns)
     try:
         table = comparison_table(runs, metric, by=columns, baseline=baseline)
     except KeyError as e:
@@ -487,6 +508,17 @@ from pinnbench.cli import verify as _verify  # noqa: E402, F401  (defines `pinnb
 from pinnbench.cli.reference import reference  # noqa: E402
 
 app.command("reference")(reference)
+
+
+def _summary(doc: str | None) -> str:
+    """A command's first paragraph on one line: its entry in the command list, wrapped there
+    rather than cut after a few words."""
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
+
+
+for _info in app.registered_commands:
+    if _info.short_help is None and _info.callback is not None:
+        _info.short_help = _summary(_info.callback.__doc__)
 
 
 def _warning_line(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
