@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pandas is imported by the commands that read results, not a
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Benchmark physics-informed neural network methods on one JAX engine.")
 err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 160)
+# Wide tables in logs and pipes, unless COLUMNS says how wide (rich reads it then).
+out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C

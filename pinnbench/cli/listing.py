@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import pinnbench.plugins  # noqa: F401
@@ -12,11 +14,46 @@ from pinnbench.registry import REGISTRIES, options_of
 
 PLURAL = {"problem": "problems", "model": "models", "optimizer": "optimizers",
           "sampler": "samplers", "loss": "losses"}
+# Longest description in the overview; one component (`list KIND NAME`) shows its text in full.
+MAX_SUMMARY = 90
+
+
+def _plain(text: str) -> str:
+    """Docstring text on one line, its reST ``literals`` as `literals`."""
+    return " ".join(re.sub(r"``([^`]*)``", r"`\1`", text).split())
+
+
+# A sentence ends at a full stop before a capital or a `literal` ("et al." does not end one).
+_SENTENCE_END = re.compile(r"(?<!\bal)\.(?=\s+[A-Z`])")
+
+
+def cut(text: str, limit: int = MAX_SUMMARY) -> str:
+    """``text`` up to its first sentence's end, and at most ``limit`` characters (cut at a
+    word, with an ellipsis)."""
+    end = _SENTENCE_END.search(text)
+    text = (text[:end.start() + 1] if end is not None else text).rstrip(":")
+    if len(text) <= limit:
+        return text
+    return text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def summary(cls: type, full: bool = False) -> str:
+    """The component's description: its docstring's first sentence, or all of it."""
+    doc = inspect.getdoc(cls) or ""
+    return _plain(doc) if full else cut(_plain(doc.split("\n\n")[0]))
+
+
+def option_meaning(doc: str, expect: str) -> str:
+    """An option's text and its allowed values, once: many docs already end with them."""
+    if not expect or expect in doc:
+        return doc
+    return f"{doc} ({expect})" if doc else expect
 
 
 def print_registries(console: Console, kind: str | None = None, name: str | None = None
                      ) -> None:
     """Every registered component (or those of one kind, or one of them) with its options."""
+    full = name is not None
     for k, registry in REGISTRIES.items():
         if kind is not None and k != kind:
             continue
@@ -26,17 +63,16 @@ def print_registries(console: Console, kind: str | None = None, name: str | None
         for entry, cls in registry:
             if name is not None and entry != name:
                 continue
-            summary = (inspect.getdoc(cls) or "").splitlines()[0]
+            text = summary(cls, full)
             source = registry.source(entry)
             if source is not None:
-                summary += f" (plugin: {source.ref})"
+                text += f" (plugin: {source.ref})"
             if cls.capabilities:
-                summary += f" (capabilities: {', '.join(sorted(cls.capabilities))})"
-            table.add_row(f"[bold]{entry}[/]", "", "", summary)
+                text += f" (capabilities: {', '.join(sorted(cls.capabilities))})"
+            table.add_row(f"[bold]{entry}[/]", "", "", escape(text))
             for f in options_of(cls):
                 if f.metadata.get("internal"):
                     continue
-                expect = f.metadata.get("expect", "")
-                doc = f.metadata.get("doc", "") + (f" ({expect})" if expect else "")
-                table.add_row("", f.name, repr(f.default), doc)
+                meaning = option_meaning(f.metadata.get("doc", ""), f.metadata.get("expect", ""))
+                table.add_row("", f.name, escape(repr(f.default)), escape(meaning))
         console.print(table)

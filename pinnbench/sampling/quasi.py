@@ -45,14 +45,17 @@ def unit_to_region(problem: Any, region: str, u: np.ndarray) -> np.ndarray:
     return x
 
 
+def _scramble(doc: str) -> Any:
+    """The ``scramble`` option, described as what it does for one sequence."""
+    return option(True, doc, check=lambda v: isinstance(v, bool), expect="true or false")
+
+
 @dataclasses.dataclass(frozen=True)
 class QuasiRandom(PointCounts):
     """Base of the three quasi-random samplers; ``engine`` builds the scipy generator."""
 
-    scramble: bool = option(True, "randomise the sequence with the data seed (Owen scrambling "
-                                  "for Sobol, permutations for Halton); false: the same points "
-                                  "for every seed", check=lambda v: isinstance(v, bool),
-                            expect="true or false")
+    scramble: bool = _scramble("randomise the sequence with the data seed; false: the same "
+                               "points for every seed")
 
     @property
     def fixed(self) -> bool:
@@ -84,6 +87,9 @@ class QuasiRandom(PointCounts):
 class Sobol(QuasiRandom):
     """Sobol sequence points per region (fixed)."""
 
+    scramble: bool = _scramble("Owen-scramble the sequence with the data seed; false: the same "
+                               "points for every seed")
+
     def engine(self, dim: int, seed: int) -> qmc.QMCEngine:
         return qmc.Sobol(dim, scramble=self.scramble, seed=seed)
 
@@ -92,6 +98,9 @@ class Sobol(QuasiRandom):
 @dataclasses.dataclass(frozen=True)
 class Halton(QuasiRandom):
     """Halton sequence points per region (fixed)."""
+
+    scramble: bool = _scramble("permute the sequence's digits at random with the data seed; "
+                               "false: the same points for every seed")
 
     def engine(self, dim: int, seed: int) -> qmc.QMCEngine:
         return qmc.Halton(dim, scramble=self.scramble, seed=seed)
@@ -102,6 +111,10 @@ class Halton(QuasiRandom):
 class LatinHypercube(QuasiRandom):
     """Latin hypercube points per region (fixed): one point in every 1/N slab of every axis.
     ``scramble`` false centres each point in its cell."""
+
+    scramble: bool = _scramble("place each point at random inside its cell; false: at the "
+                               "cell's centre (which cells, per axis, still follows the data "
+                               "seed)")
 
     def engine(self, dim: int, seed: int) -> qmc.QMCEngine:
         return qmc.LatinHypercube(dim, scramble=self.scramble, seed=seed)
