@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,6 +129,11 @@ def _worse_logs(values: np.ndarray, metric: str) -> np.ndarray:
     return logs if metric in LOWER_IS_BETTER else -logs
 
 
+@functools.lru_cache(maxsize=256)
+def _t_quantile(level: float, df: int) -> float:
+    return float(stats.t.isf(level, df))
+
+
 def paired_shift(base: dict[int, float], cur: dict[int, float], metric: str,
                  level: float, min_factor: float) -> Shift | None:
     """The paired rule on {seed: value} of one cell (ok, finite values): None where it cannot
@@ -152,7 +158,7 @@ def paired_shift(base: dict[int, float], cur: dict[int, float], metric: str,
     else:
         shift, se, paired = float(xc.mean() - xb.mean()), spread * math.sqrt(
             1 / b.size + 1 / c.size), 0
-    tolerance = max(float(stats.t.isf(level, df)) * se, math.log(min_factor))
+    tolerance = max(_t_quantile(level, df) * se, math.log(min_factor))
     p = float(stats.t.sf(shift / se, df)) if se > 0 else (0.0 if shift > 0 else 1.0)
     return Shift(shift, tolerance, p, paired, spread)
 
@@ -264,26 +270,33 @@ def check_cell(base: pd.DataFrame, cur: pd.DataFrame, metric: str, gate: Gate,
     if found:
         verdict = "missing" if missing and len(found) == 1 else "failed"
         return _row(problem, method, metric, **counts, verdict=verdict, detail="; ".join(found))
-    b, c = _finite(base_ok, metric), _finite(cur_ok, metric)
+    return _row(problem, method, metric, **counts,
+                **judge(_by_seed(base_ok, metric), _by_seed(cur_ok, metric), metric, gate, tests))
+
+
+def judge(base: dict[int, float], cur: dict[int, float], metric: str, gate: Gate,
+          tests: int = 1) -> dict[str, object]:
+    """The statistics and verdict of one cell from {seed: value} of its ok runs with finite
+    values, the current side non-empty (what ``check_cell`` does once no run is missing or
+    failed; the simulation of benchmarks/gate_error_rates.py calls it directly)."""
+    b, c = np.array(list(base.values()), float), np.array(list(cur.values()), float)
     c_med = float(np.median(c))
     if not b.size:
-        return _row(problem, method, metric, **counts, current=c_med, verdict="no baseline",
-                    detail="baseline has no ok run")
-    medians = {**counts, "baseline": float(np.median(b)), "current": c_med}
+        return {"current": c_med, "verdict": "no baseline", "detail": "baseline has no ok run"}
+    medians = {"baseline": float(np.median(b)), "current": c_med}
     if gate.rule == "paired":
-        shift = paired_shift(_by_seed(base_ok, metric), _by_seed(cur_ok, metric), metric,
-                             gate.cell_level(tests), gate.min_factor)
+        shift = paired_shift(base, cur, metric, gate.cell_level(tests), gate.min_factor)
         if shift is not None:
-            return _row(problem, method, metric, **medians, paired=shift.paired,
-                        ratio=math.exp(shift.log_ratio), tolerance=math.exp(shift.tolerance),
-                        p_value=shift.p_value, verdict=shift_verdict(shift, gate.factor),
-                        detail="" if shift.paired else "other seeds than the baseline's: "
-                                                      "unpaired")
-    return _median_rule(problem, method, metric, b, c, medians, gate)
+            return {**medians, "paired": shift.paired, "ratio": math.exp(shift.log_ratio),
+                    "tolerance": math.exp(shift.tolerance), "p_value": shift.p_value,
+                    "verdict": shift_verdict(shift, gate.factor),
+                    "detail": "" if shift.paired else "other seeds than the baseline's: "
+                                                      "unpaired"}
+    return _median_rule(metric, b, c, medians, gate)
 
 
-def _median_rule(problem: str, method: str, metric: str, b: np.ndarray, c: np.ndarray,
-                 medians: dict[str, object], gate: Gate) -> dict[str, object]:
+def _median_rule(metric: str, b: np.ndarray, c: np.ndarray, medians: dict[str, float],
+                 gate: Gate) -> dict[str, object]:
     """The rule of the median ratio and Mann-Whitney (``--rule median``, and the paired rule's
     fallback where it cannot judge)."""
     ratio = worse_by(medians["baseline"], medians["current"], metric)
@@ -306,8 +319,8 @@ def _median_rule(problem: str, method: str, metric: str, b: np.ndarray, c: np.nd
         verdict = "improved"
     else:
         verdict = "pass"
-    return _row(problem, method, metric, **medians, ratio=ratio, tolerance=gate.factor,
-                p_value=p, verdict=verdict, detail=detail)
+    return {**medians, "ratio": ratio, "tolerance": gate.factor, "p_value": p,
+            "verdict": verdict, "detail": detail}
 
 
 def check_runs(baseline: pd.DataFrame, current: pd.DataFrame,

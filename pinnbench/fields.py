@@ -24,6 +24,9 @@ class FieldGrid:
     axis_names: list[str]
     prediction: np.ndarray
     reference: np.ndarray
+    # Which run it is: figures share colour scales per problem and name the seed.
+    problem: str = ""
+    seed: int | None = None
 
     @property
     def error(self) -> np.ndarray:
@@ -74,4 +77,7 @@ def evaluate_run(results_dir: str | Path, run_row: dict, resolution: int = 128,
     pred = np.asarray(model.apply(params, jnp.asarray(x, dtype)))[:, output]
     ref = np.asarray(problem.reference(x))[:, output]
     shape = tuple(len(a) for a in axes)
-    return FieldGrid(axes, axis_names(problem)[:shown], pred.reshape(shape), ref.reshape(shape))
+    seed = run_row.get("seed")
+    return FieldGrid(axes, axis_names(problem)[:shown], pred.reshape(shape), ref.reshape(shape),
+                     str(run_row.get("problem", spec.problem_label)),
+                     None if seed is None else int(seed))

@@ -7,6 +7,7 @@ display or on global state; ``save`` writes PNG or PDF by the file's suffix.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -181,60 +182,130 @@ def profiles(runs: pd.DataFrame, history: pd.DataFrame | None = None, metric: st
     return fig
 
 
+def median_run(g: pd.DataFrame, column: str) -> pd.Series:
+    """The run of ``g`` whose ``column`` is the median. With an even count there are two middle
+    runs; the one with the lower seed is taken, a choice that does not look at their errors, so
+    it is the better of the two as often as the worse (the lower median would always flatter)."""
+    g = g.sort_values([column, "seed"], kind="stable")
+    n = len(g)
+    if n % 2:
+        return g.iloc[n // 2]
+    middle = g.iloc[[n // 2 - 1, n // 2]]
+    return middle.sort_values("seed", kind="stable").iloc[0]
+
+
 def representative_runs(runs: pd.DataFrame, metric: str = "rel_l2",
                         by: Sequence[str] = ("method",)) -> pd.DataFrame:
-    """Per (problem, method): the ok run whose ``metric`` is the median over seeds (the lower
-    median for an even count), so a picture shows a typical seed, not the luckiest."""
+    """Per cell (problem, variant): the ok run whose ``metric`` is the median over seeds
+    (:func:`median_run`), so a picture shows a typical seed, not the luckiest."""
     ok = runs[runs["status"].eq("ok")].copy()
     ok["label"] = ranking.method_labels(ok, by).to_numpy()
     ok["_err"] = pd.to_numeric(ok[metric], errors="coerce")
-    chosen = []
-    for _, g in ok.dropna(subset=["_err"]).groupby(["problem", "label"], sort=True):
-        g = g.sort_values("_err")
-        chosen.append(g.iloc[(len(g) - 1) // 2])
+    chosen = [median_run(g, "_err")
+              for _, g in ok.dropna(subset=["_err"]).groupby(["problem", "label"], sort=True)]
     return pd.DataFrame(chosen).drop(columns="_err") if chosen else ok.iloc[:0]
 
 
-def field_maps(fields: Sequence[tuple[str, object]]) -> Figure:
-    """One row per (title, FieldGrid): prediction, reference and |error| (log colour scale when
-    it spans decades). 1-D problems get prediction and reference as lines, and the error."""
-    from matplotlib.colors import LogNorm
+TINY = np.finfo(float).tiny
 
-    fig = _figure(len(fields), 3, width=4.0, height=3.2)
-    axes = fig.subplots(len(fields), 3, squeeze=False)
-    for row, (title, f) in zip(axes, fields, strict=True):
-        names = f.axis_names
+
+@dataclasses.dataclass(frozen=True)
+class Scales:
+    """Colour (2-D) or y-axis (1-D) ranges shared by every row of one problem, so that maps of
+    different methods compare by eye."""
+
+    low: float
+    high: float
+    err_low: float
+    err_high: float
+
+    @property
+    def log_error(self) -> bool:
+        # A log scale when the error spans more than two decades.
+        return self.err_high / max(self.err_low, TINY) > 100
+
+
+def _scales(grids: Sequence[object]) -> Scales:
+    low = min(min(g.prediction.min(), g.reference.min()) for g in grids)
+    high = max(max(g.prediction.max(), g.reference.max()) for g in grids)
+    err = [np.maximum(g.error, TINY) for g in grids]
+    top = max(e.max() for e in err)
+    return Scales(float(low), float(high), float(max(min(e.min() for e in err), top * 1e-6)),
+                  float(top))
+
+
+def _title(title: str, f: object) -> str:
+    # Every row names its seed: the median seed of a cell is not any seed.
+    seed = getattr(f, "seed", None)
+    return title if seed is None or "seed" in title else f"{title} (seed {seed})"
+
+
+def _line_row(fig: Figure, spec: object, row: int, ncols: int, title: str, f: object,
+              s: Scales) -> list:
+    """A 1-D row: prediction and reference as lines (over two panels' width when the figure
+    also has maps), and the error."""
+    x, name = f.axes[0], f.axis_names[0]
+    ax_u = fig.add_subplot(spec[row, : ncols - 1])
+    ax_e = fig.add_subplot(spec[row, ncols - 1])
+    ax_u.plot(x, f.prediction, label="prediction")
+    ax_u.plot(x, f.reference, "--", label="reference")
+    ax_u.legend(fontsize="small")
+    pad = 0.05 * (s.high - s.low or 1.0)
+    ax_u.set_ylim(s.low - pad, s.high + pad)
+    ax_e.plot(x, np.maximum(f.error, TINY))
+    ax_e.set_yscale("log" if s.log_error else "linear")
+    ax_e.set_ylim(s.err_low if s.log_error else 0.0, s.err_high * (1.5 if s.log_error else 1.05))
+    ax_u.set_title(f"{title}: u", fontsize="medium")
+    ax_e.set_title("|error|", fontsize="medium")
+    for ax in (ax_u, ax_e):
+        ax.set_xlabel(name)
+    return [ax_u, ax_e]
+
+
+def _map_row(fig: Figure, spec: object, row: int, title: str, f: object, s: Scales) -> list:
+    """A 2-D row: prediction, reference and |error| maps on the problem's shared scales."""
+    from matplotlib.colors import LogNorm, Normalize
+
+    axes = [fig.add_subplot(spec[row, j]) for j in range(3)]
+    extent = (f.axes[0][0], f.axes[0][-1], f.axes[1][0], f.axes[1][-1])
+    for ax, values, name in ((axes[0], f.prediction, "prediction"),
+                             (axes[1], f.reference, "reference")):
+        im = ax.imshow(values.T, origin="lower", extent=extent, aspect="auto",
+                       vmin=s.low, vmax=s.high, cmap="viridis")
+        ax.set_title(f"{title}: {name}" if name == "prediction" else name, fontsize="medium")
+    fig.colorbar(im, ax=axes[:2], shrink=0.9)
+    norm = (LogNorm(vmin=s.err_low, vmax=s.err_high) if s.log_error
+            else Normalize(vmin=0.0, vmax=s.err_high))
+    im = axes[2].imshow(np.maximum(f.error, TINY).T, origin="lower", extent=extent,
+                        aspect="auto", norm=norm, cmap="magma")
+    axes[2].set_title("|error|", fontsize="medium")
+    fig.colorbar(im, ax=axes[2], shrink=0.9)
+    for ax in axes:
+        ax.set_xlabel(f.axis_names[0])
+        ax.set_ylabel(f.axis_names[1])
+    return axes
+
+
+def field_maps(fields: Sequence[tuple[str, object]]) -> Figure:
+    """One row per (title, FieldGrid): prediction, reference and |error| of 2-D fields as maps,
+    of 1-D fields as lines (prediction with reference, and the error). Rows of the same problem
+    share their colour scales and axis ranges; each title names the seed. A figure of 1-D rows
+    only has two columns, so no panel stays empty."""
+    grids = [f for _, f in fields]
+    by_problem: dict[str, list] = {}
+    for i, f in enumerate(grids):
+        # Grids without a problem name (drawn by hand) keep scales of their own.
+        by_problem.setdefault(getattr(f, "problem", "") or f"#{i}", []).append(f)
+    scales = {key: _scales(group) for key, group in by_problem.items()}
+    problem_of = [getattr(f, "problem", "") or f"#{i}" for i, f in enumerate(grids)]
+    ncols = 2 if all(len(f.axes) == 1 for f in grids) else 3
+    fig = _figure(len(fields), ncols, width=4.0, height=3.2)
+    spec = fig.add_gridspec(len(fields), ncols)
+    for row, ((title, f), key) in enumerate(zip(fields, problem_of, strict=True)):
         if len(f.axes) == 1:
-            x = f.axes[0]
-            row[0].plot(x, f.prediction, label="prediction")
-            row[0].plot(x, f.reference, "--", label="reference")
-            row[0].legend(fontsize="small")
-            row[1].set_visible(False)
-            row[2].semilogy(x, np.maximum(f.error, np.finfo(float).tiny))
-            for ax in (row[0], row[2]):
-                ax.set_xlabel(names[0])
-            row[0].set_title(f"{title}: u", fontsize="medium")
-            row[2].set_title("|error|", fontsize="medium")
-            continue
-        extent = (f.axes[0][0], f.axes[0][-1], f.axes[1][0], f.axes[1][-1])
-        low, high = min(f.prediction.min(), f.reference.min()), max(f.prediction.max(),
-                                                                       f.reference.max())
-        for ax, values, name in ((row[0], f.prediction, "prediction"),
-                                 (row[1], f.reference, "reference")):
-            im = ax.imshow(values.T, origin="lower", extent=extent, aspect="auto",
-                           vmin=low, vmax=high, cmap="viridis")
-            ax.set_title(f"{title}: {name}" if name == "prediction" else name, fontsize="medium")
-        fig.colorbar(im, ax=row[:2].tolist(), shrink=0.9)
-        err = np.maximum(f.error, np.finfo(float).tiny)
-        spread = err.max() / max(err.min(), np.finfo(float).tiny) > 100
-        norm = LogNorm(vmin=max(err.min(), err.max() * 1e-6), vmax=err.max()) if spread else None
-        im = row[2].imshow(err.T, origin="lower", extent=extent, aspect="auto", norm=norm,
-                           cmap="magma")
-        row[2].set_title("|error|", fontsize="medium")
-        fig.colorbar(im, ax=row[2], shrink=0.9)
-        for ax in row:
-            ax.set_xlabel(names[0])
-            ax.set_ylabel(names[1])
+            _line_row(fig, spec, row, ncols, _title(title, f), f, scales[key])
+        else:
+            _map_row(fig, spec, row, _title(title, f), f, scales[key])
     return fig
 
 
