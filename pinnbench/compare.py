@@ -26,9 +26,11 @@ from rich.table import Table
 FORMATS = ("md", "latex", "csv", "html")
 
 # Flat spec columns (``RunSpec.flat``) that describe a run's settings; with ``precision`` they
-# stand in for the spec where a table has no ``spec_json`` (hand-made or older tables).
-SPEC_PREFIXES = ("problem.", "model.", "optimizer.", "sampler.", "loss.", "weights.", "budget.")
-SETTING_COLUMNS = ("precision",)
+# stand in for the spec where a table has no ``spec_json`` (hand-made or older tables). The
+# loss strategy's options are left to the spec: ``loss.<term>`` columns are results (the final
+# loss terms), which would make every run a configuration of its own.
+SPEC_PREFIXES = ("problem.", "model.", "optimizer.", "sampler.", "weights.", "budget.")
+SETTING_COLUMNS = ("precision", "loss.type")
 
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 0

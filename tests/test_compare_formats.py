@@ -163,3 +163,13 @@ def test_terminal_table_with_ratio_column(single):
                                                      "mean ± std rel_l2", "median rel_l2"]
     assert "÷ adam" in [c.header for c in table.columns]
     assert table.row_count == 4
+
+
+def test_without_a_spec_the_setting_columns_decide_and_results_do_not(single):
+    # Final loss terms ("loss.pde") differ from seed to seed: they are results, not settings.
+    t = comparison_table(single.assign(**{"loss.pde": np.arange(len(single)) * 0.1,
+                                          "loss.type": "plain"}))
+    assert t["method"].tolist() == ["adam", "lbfgs", "adam", "lbfgs"]
+    mixed = single.assign(**{"budget.steps": [100] * 2 + [200] * (len(single) - 2)})
+    assert comparison_table(mixed)["method"].tolist()[:2] == ["adam [budget.steps=100]",
+                                                              "adam [budget.steps=200]"]
