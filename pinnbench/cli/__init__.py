@@ -91,8 +91,16 @@ def load_runs_or_exit(results: Path, metric: str, by: list[str] | None = None
         if col not in runs.columns:
             raise _bad_input(f"--by: no column {col!r} in {results}"
                              f"{suggest(col, list(runs.columns))}")
-        if col != "method" and runs[col].isna().any():
-            runs[col] = runs[col].astype(object).where(runs[col].notna(), MISSING_LABEL)
+    return with_missing_labels(runs, by or [])
+
+
+def with_missing_labels(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``runs`` with the missing values of the label ``columns`` shown as ``-`` (a method that
+    lacks the option), so that a variant reads ``lbfgs/-`` rather than ``lbfgs/nan``."""
+    for col in columns:
+        if col in runs.columns and runs[col].isna().any():
+            runs = runs.assign(**{col: runs[col].astype(object).where(runs[col].notna(),
+                                                                       MISSING_LABEL)})
     return runs
 
 

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from pinnbench.cli import PluginOption, _bad_input, app, load_plugins_or_exit, out
+from pinnbench.cli import (
+    PluginOption,
+    _bad_input,
+    app,
+    load_plugins_or_exit,
+    out,
+    with_missing_labels,
+)
 from pinnbench.cli.plot import load_folder, split_by
 
 
@@ -36,8 +43,10 @@ def report(
     if target is not None and not target > 0:
         raise _bad_input(f"--target: expected a positive error, got {target:g}")
     runs, history = load_folder(results, metric)
+    columns = split_by(by, runs)
+    runs = with_missing_labels(runs, columns)
     try:
-        page = build_report(results, runs, history, metric, target, split_by(by, runs), title)
+        page = build_report(results, runs, history, metric, target, columns, title)
     except MissingPlugin as e:
         raise _bad_input(str(e)) from None
     out_file.parent.mkdir(parents=True, exist_ok=True)
