@@ -42,6 +42,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/elm_fbpinn.py
 	$(BIN)/python benchmarks/balls_lm.py --ms 4 8 16 32 64 --run-below-mb 800
 	$(BIN)/python benchmarks/fbpinn_step.py --repeats 7
+	$(BIN)/python benchmarks/sampler_step.py
 
 clean:
 	rm -rf $(VENV) results/ci results/ci_second_order results/helmholtz
