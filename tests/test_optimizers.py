@@ -11,7 +11,7 @@ import pytest
 from pinnbench.engine.train import train
 from pinnbench.optim.adam import Adam
 from pinnbench.optim.lbfgs import LBFGS
-from pinnbench.optim.lm import LevenbergMarquardt
+from pinnbench.optim.lm import LevenbergMarquardt, damped_step
 from pinnbench.optim.trust_region import NewtonCG, steihaug_cg
 
 
@@ -67,6 +67,7 @@ CASES = {
     "lbfgs": (LBFGS(), 200),
     "lm": (LevenbergMarquardt(jacobian="forward"), 100),
     "lm_qr": (LevenbergMarquardt(jacobian="forward", solver="qr"), 100),
+    "lm_dual": (LevenbergMarquardt(jacobian="forward", solver="dual"), 100),
     "newton_cg": (NewtonCG(), 100),
     "newton_cg_gn": (NewtonCG(curvature="gauss_newton"), 200),
 }
@@ -95,6 +96,22 @@ def test_adam_converges_on_both_with_a_decaying_rate():
     x, _, _ = minimise(Adam(lr=2e-2, schedule="exponential", decay_rate=0.7, decay_steps=1000),
                        LeastSquares(rosenbrock), [-1.2, 1.0], 10000)
     np.testing.assert_allclose(x, [1.0, 1.0], atol=1e-4)
+
+
+@pytest.mark.parametrize("rows", [7, 40])
+def test_lm_solvers_give_one_damped_step(rows):
+    # Fewer residuals than parameters (where the kernel form is meant to be used) and more.
+    rng = np.random.default_rng(rows)
+    J = jnp.asarray(rng.normal(size=(rows, 12)))
+    r = jnp.asarray(rng.normal(size=rows))
+    scale = jnp.asarray(rng.uniform(0.5, 2.0, size=12))
+    steps = {solver: np.asarray(damped_step(J, r, jnp.asarray(0.3), solver, scale))
+             for solver in ("cholesky", "qr", "dual")}
+    # The optimality condition of min ||r + J d||^2 + mu ||D d||^2 holds for each.
+    for d in steps.values():
+        np.testing.assert_allclose(J.T @ (r + J @ d) + 0.3 * scale**2 * d, 0, atol=1e-12)
+    np.testing.assert_allclose(steps["dual"], steps["qr"], rtol=1e-10)
+    np.testing.assert_allclose(steps["cholesky"], steps["qr"], rtol=1e-10)
 
 
 def test_lm_counts_accepted_and_rejected_steps():

@@ -14,7 +14,7 @@ from pinnbench.optim.base import unless_done, work
 from pinnbench.registry import non_negative, optimizers, option, positive
 
 JACOBIAN_MODES = ("pointwise", "forward", "reverse")
-SOLVERS = ("cholesky", "qr")
+SOLVERS = ("cholesky", "qr", "dual")
 SCALINGS = ("identity", "marquardt")
 STOP_REASONS = ("budget", "gtol", "max_damping")
 
@@ -34,6 +34,14 @@ def residual_and_jacobian(objective: Objective, flat: jax.Array, unravel, mode: 
 def damped_step(J: jax.Array, r: jax.Array, mu: jax.Array, solver: str,
                 scale: jax.Array) -> jax.Array:
     """argmin_d ||r + J d||^2 + mu ||D d||^2 with D = diag(scale)."""
+    if solver == "dual":
+        # The same step from the N x N kernel matrix, d = -D^-2 J^T (J D^-2 J^T + mu I)^-1 r:
+        # N^2 P work instead of N P^2, the cheaper form when there are fewer residuals N than
+        # parameters P (benchmarks/lm_solve.py). Columns with zero scale do not move.
+        inverse = jnp.where(scale > 0, 1.0 / jnp.where(scale > 0, scale, 1.0) ** 2, 0.0)
+        scaled = J * inverse
+        kernel = scaled @ J.T + mu * jnp.eye(J.shape[0], dtype=J.dtype)
+        return -scaled.T @ jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(kernel), r)
     if solver == "qr":
         # Least squares on [J; sqrt(mu) D] avoids squaring the condition number.
         stacked = jnp.concatenate([J, jnp.diag(jnp.sqrt(mu) * scale)])
@@ -73,7 +81,8 @@ class LevenbergMarquardt:
     jacobian: str = option("pointwise", "how the Jacobian is built (pointwise is fastest)",
                            check=lambda v: v in JACOBIAN_MODES,
                            expect=f"one of {list(JACOBIAN_MODES)}")
-    solver: str = option("cholesky", "damped normal equations (cholesky) or QR",
+    solver: str = option("cholesky", "damped normal equations (cholesky), QR, or the N x N "
+                         "kernel form (dual: cheaper when residuals < parameters)",
                          check=lambda v: v in SOLVERS, expect=f"one of {list(SOLVERS)}")
     scaling: str = option("identity", "damping mu*I, or Marquardt's mu*diag(J^T J) (running max)",
                           check=lambda v: v in SCALINGS, expect=f"one of {list(SCALINGS)}")
