@@ -25,13 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 from common import OUT_DIR, median
-from lm_step import spec
+from lm_step import spec, timed
 
 import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import Trainer
@@ -70,16 +69,6 @@ def cg(J: jax.Array, r: jax.Array, mu: jax.Array) -> jax.Array:
 
 SOLVES: dict[str, Callable[[jax.Array, jax.Array, jax.Array], jax.Array]] = {
     "cholesky": cholesky, "qr": qr, "dual": dual, "svd": svd, "cg": cg}
-
-
-def timed(fn: Callable, *args: jax.Array, repeats: int) -> float:
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - t)
-    return median(times)
 
 
 def main() -> None:
