@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-from common import OUT_DIR, median
+from common import OUT_DIR
 from lm_step import spec, timed
 
 import pinnbench.plugins  # noqa: F401
