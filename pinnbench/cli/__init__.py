@@ -267,9 +267,10 @@ def run(
         return
     from pinnbench.runner import run_suite
 
-    # A live bar needs a terminal to redraw in and one run at a time; elsewhere plain lines.
+    # A live bar needs a terminal to redraw in and one run at a time; elsewhere plain lines,
+    # on stderr as progress goes, so that stdout keeps only the outcome.
     progress = (SuiteProgress(out) if config.jobs == 1 and out.is_terminal
-                else ProgressLines(out, progress_every))
+                else ProgressLines(err, progress_every))
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         if isinstance(progress, SuiteProgress):
