@@ -379,7 +379,8 @@ def render_table(table: pd.DataFrame, metric: str, method_label: str = "method",
     bold = _bold_index(cols)
     out = Table(title=f"{metric} over seeds (best median per problem in bold)")
     for c in cols:
-        out.add_column(c.header, justify="right" if c.numeric else "left")
+        # Narrow output wraps cells rather than cutting them.
+        out.add_column(c.header, justify="right" if c.numeric else "left", overflow="fold")
     for r in table.itertuples():
         cells = [_render(c.cell(r), _text_number, str) for c in cols]
         if r.is_best:

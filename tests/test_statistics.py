@@ -4,6 +4,7 @@ commit and cut error lines."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -25,11 +26,13 @@ optimizer = { type = "adam", lr = 1e-4 }
 """
 
 
-def pinnbench(*args: str | Path) -> subprocess.CompletedProcess:
-    """The installed entry point, so exit codes and stderr are what a user sees."""
+def pinnbench(*args: str | Path, columns: int | None = None) -> subprocess.CompletedProcess:
+    """The installed entry point, so exit codes and stderr are what a user sees (``columns``:
+    the output width, as a terminal or CI log of that width sets it)."""
     script = Path(sys.executable).with_name("pinnbench")
+    env = {**os.environ, **({"COLUMNS": str(columns)} if columns else {})}
     return subprocess.run([str(script), *map(str, args)], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +219,25 @@ def test_same_configuration_on_other_seeds_is_compared_unpaired(recorded, tmp_pa
     by_hand = np.exp(np.log(cur["rel_l2"]).mean() - np.log(base["rel_l2"]).mean())
     assert row["ratio"] == pytest.approx(by_hand)
     assert proc.returncode == (0 if passed(verdicts) else 1)
+
+
+def test_narrow_output_keeps_each_verdict_on_one_line(recorded, tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(recorded["more"], results)
+    runs = load_runs(results)
+    adam = runs[runs["method"] == "adam"].sort_values("seed").iloc[0]
+    victim = results / "runs" / f"{adam['run_id']}.parquet"
+    victim_row = load_runs(results).query(f"run_id == '{adam['run_id']}'")
+    victim_row.assign(status="diverged").to_parquet(victim)
+    proc = pinnbench("check", results, "--baseline", recorded["baseline"], columns=80)
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    # One whole line per verdict, however narrow the output: nothing cut, nothing split.
+    adam_line = [line for line in lines if line.startswith("poisson1d/adam ")]
+    assert len(adam_line) == 1 and len(adam_line[0]) > 80
+    assert "rel_l2: failed ratio" in adam_line[0]
+    assert f"seed {adam['seed']} diverged" in adam_line[0]
+    slow_line = [line for line in lines if line.startswith("poisson1d/slow ")]
+    assert len(slow_line) == 1 and "new, not gated" in slow_line[0]
+    wide = pinnbench("check", results, "--baseline", recorded["baseline"], columns=200)
+    assert "┃ problem" in wide.stdout and wide.returncode == 1

@@ -57,7 +57,8 @@ def render_verdicts(verdicts: pd.DataFrame, gate: Gate) -> Table:
     table = Table(title=_title(gate))
     numeric = ("seeds", "paired", "baseline", "current", "ratio", "tolerance", "p")
     for col in ("problem", "method", "metric", *numeric, "verdict", "detail"):
-        table.add_column(col, justify="right" if col in numeric else "left")
+        # Text wraps rather than being cut: a verdict must stay readable.
+        table.add_column(col, justify="right" if col in numeric else "left", overflow="fold")
     for r in verdicts.itertuples():
         style = _STYLE.get(r.verdict, "")
         table.add_row(r.problem, r.method, r.metric, f"{r.n_baseline}/{r.n_current}",
@@ -65,6 +66,36 @@ def render_verdicts(verdicts: pd.DataFrame, gate: Gate) -> Table:
                       _num(r.current, ".3e"), _num(r.ratio, ".2f"), _num(r.tolerance, ".2f"),
                       _num(r.p_value, ".3f"), f"[{style}]{r.verdict}[/]", r.detail)
     return table
+
+
+# Narrower than this (a CI log, a split terminal), the verdicts are printed one line each: a
+# table of twelve columns would squeeze every cell into a few characters.
+TABLE_WIDTH = 130
+
+
+def verdict_lines(verdicts: pd.DataFrame) -> list[str]:
+    """One line per verdict, for narrow output."""
+    lines = []
+    for r in verdicts.itertuples():
+        style = _STYLE.get(r.verdict, "")
+        paired = f", {r.paired} paired" if r.paired else ""
+        detail = f"; {r.detail}" if r.detail else ""
+        lines.append(f"{r.problem}/{r.method} {r.metric}: [{style}]{r.verdict}[/] ratio "
+                     f"{_num(r.ratio, '.2f')} (tolerance {_num(r.tolerance, '.2f')}, p "
+                     f"{_num(r.p_value, '.3f')}); median {_num(r.baseline, '.3e')} -> "
+                     f"{_num(r.current, '.3e')}; seeds {r.n_baseline}/{r.n_current}{paired}"
+                     f"{detail}")
+    return lines
+
+
+def print_verdicts(verdicts: pd.DataFrame, gate: Gate) -> None:
+    if out.width >= TABLE_WIDTH:
+        out.print(render_verdicts(verdicts, gate))
+        return
+    # Whole lines (soft wrap): a log keeps each verdict on one line, whatever its width.
+    out.print(_title(gate), highlight=False, soft_wrap=True)
+    for line in verdict_lines(verdicts):
+        out.print(line, highlight=False, soft_wrap=True)
 
 
 def _gated(frame: pd.DataFrame, only: str | None, problems: list[str] | None) -> pd.DataFrame:
@@ -77,7 +108,7 @@ def _update(current: pd.DataFrame, baseline: Path, commit: str | None) -> None:
     out.print(f"wrote {len(current)} runs ({cells} problem/method cells) to {baseline}")
     origin = baseline_origin(read_baseline(baseline))
     out.print(f"recorded: commit {', '.join(origin.get('commits', [])) or 'unknown'}",
-              highlight=False)
+              highlight=False, soft_wrap=True)
     bad = current[current["status"] != "ok"]
     if len(bad):
         out.print(f"[yellow]note:[/] {len(bad)} of them are not ok: "
@@ -151,16 +182,16 @@ def check(
         raise _bad_input(str(e)) from None
     if origin.get("commits"):
         out.print(f"baseline {baseline}: {origin.get('runs', '?')} runs from commit "
-                  f"{', '.join(origin['commits'])}", highlight=False)
-    out.print(render_verdicts(verdicts, gate))
+                  f"{', '.join(origin['commits'])}", highlight=False, soft_wrap=True)
+    print_verdicts(verdicts, gate)
     if changed:
         out.print(f"note: {changed} run(s) have other settings than the baseline's runs of the "
                   "same problem, method and seed")
     summary = _summary(verdicts)
     if passed(verdicts):
-        out.print(f"check passed: {summary}")
+        out.print(f"check passed: {summary}", soft_wrap=True)
         return
     counts = verdicts["verdict"].value_counts()
     failing = ", ".join(f"{counts[v]} {v}" for v in FAILING if v in counts)
-    out.print(f"[bold red]check failed:[/] {failing}")
+    out.print(f"[bold red]check failed:[/] {failing}", soft_wrap=True)
     raise typer.Exit(EXIT_REGRESSION)
