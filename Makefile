@@ -26,7 +26,11 @@ run: $(VENV)/.installed-run
 	$(BIN)/pinnbench run suites/helmholtz.toml --profile quick
 	$(BIN)/pinnbench compare results/helmholtz
 
-# Lint, the whole test suite, then the CI accuracy gate.
+# Lint, the whole test suite, then the CI accuracy gate. Tests and gate runs share one persistent
+# compilation cache (see tests/conftest.py): seeds of one configuration compile the same step.
+test: export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
+test: export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
+test: export JAX_COMPILATION_CACHE_MAX_SIZE ?= 4294967296
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 --durations=15
@@ -45,4 +49,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/sampler_step.py
 
 clean:
-	rm -rf $(VENV) results/ci results/ci_second_order results/helmholtz
+	rm -rf $(VENV) .cache results/ci results/ci_second_order results/helmholtz

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import resource
 import socket
@@ -64,7 +65,19 @@ def machine_info() -> dict[str, Any]:
         "platform": device.platform,
         "device_kind": device.device_kind,
         "device_count": jax.device_count(),
-        "cpu": cpu_name(),
-        "cpu_count": __import__("os").cpu_count(),
+        **cpu_columns(),
         "host": socket.gethostname(),
     }
+
+
+def usable_cpus() -> list[int]:
+    """The cores this process may run on (its affinity; all of them where that is unknown)."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def cpu_columns() -> dict[str, Any]:
+    """The CPU, its core count and the cores this run could use: XLA sizes its thread pools by
+    the last, so two runs side by side on one core each differ from one run on both."""
+    return {"cpu": cpu_name(), "cpu_count": os.cpu_count(), "cpu_threads": len(usable_cpus())}

@@ -57,6 +57,12 @@ EventFn = Callable[[Event], None]
 # Statuses a worker that was stopped from outside gets; its checkpoint is kept for the next try.
 EXTERNAL_STATUSES = ("crashed", "timeout", "interrupted", "preempted")
 _POLL_S = 0.05
+# The cores a worker is pinned to, comma-separated; set by the runner for CPU workers.
+CPUS_ENV = "PINNBENCH_WORKER_CPUS"
+# Set to 1 to pin CPU workers to disjoint cores (by default they share every core: faster for
+# suites of small runs, whose time is mostly single-threaded compilation; BENCHMARKS.md).
+PIN_ENV = "PINNBENCH_PIN_CPUS"
+
 # Row values a "done" event carries, for a progress display's line about the finished run.
 DONE_COLUMNS = ("rel_l2", "train_s", "steps")
 
@@ -73,7 +79,7 @@ def host_columns() -> dict[str, Any]:
     """Versions and machine, for rows written by a process that never started JAX's backend
     (initialising it here would grab device memory the workers need)."""
     from pinnbench import __version__
-    from pinnbench.machine import cpu_name, git_commit
+    from pinnbench.machine import cpu_columns, git_commit
 
     def version(name: str) -> str | None:
         try:
@@ -83,7 +89,7 @@ def host_columns() -> dict[str, Any]:
 
     return {"pinnbench_version": __version__, "git_commit": git_commit(),
             "python": sys.version.split()[0], "jax": version("jax"), "jaxlib": version("jaxlib"),
-            "cpu": cpu_name(), "cpu_count": os.cpu_count(), "host": socket.gethostname()}
+            **cpu_columns(), "host": socket.gethostname()}
 
 
 def failure_row(status: str, message: str, detail: str = "", steps: int = 0) -> dict[str, Any]:
@@ -177,6 +183,9 @@ def _worker(spec_json: str, out_dir: str, events: Any, parent: int, env: dict[st
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
     os.environ.update(env)  # device selection, read when JAX starts its backend
+    if env.get(CPUS_ENV):
+        # Before JAX starts: XLA sizes its CPU thread pools by the cores it may use.
+        os.sched_setaffinity(0, {int(c) for c in env[CPUS_ENV].split(",")})
     execute(RunSpec.from_json(spec_json), Path(out_dir), events.put, checkpoint)
 
 
@@ -196,11 +205,28 @@ def visible_gpus() -> list[str]:
     return [line.strip() for line in out.stdout.splitlines() if line.strip().isdigit()]
 
 
+def cpu_share(slot: int, jobs: int, cpus: list[int]) -> list[int]:
+    """The cores of the worker in ``slot``: ``jobs`` disjoint, equal shares of ``cpus`` (one core
+    each, round robin, when there are more workers than cores)."""
+    if jobs > len(cpus):
+        return [cpus[slot % len(cpus)]]
+    per = len(cpus) // jobs
+    return cpus[slot * per:(slot + 1) * per]
+
+
 def worker_env(slot: int, jobs: int, gpus: list[str]) -> dict[str, str]:
     """Environment of the worker in ``slot`` (0..jobs-1): one device per worker, round robin;
-    where workers share a device, none may preallocate most of its memory (XLA's default)."""
-    if jobs <= 1 or not gpus:
+    where workers share a device, none may preallocate most of its memory (XLA's default).
+    Without GPUs and with PINNBENCH_PIN_CPUS=1, workers run on disjoint cores, and each XLA
+    sizes its thread pools to its own share (benchmarks/jobs_threads.py compares both)."""
+    if jobs <= 1:
         return {}
+    if not gpus:
+        if os.environ.get(PIN_ENV) != "1":
+            return {}
+        from pinnbench.machine import usable_cpus
+
+        return {CPUS_ENV: ",".join(map(str, cpu_share(slot, jobs, usable_cpus())))}
     env = {"CUDA_VISIBLE_DEVICES": gpus[slot % len(gpus)]}
     if jobs > len(gpus):
         env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"

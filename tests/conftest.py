@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
-import jax
-import pytest
+# One persistent compilation cache for every test process and the pinnbench processes they start
+# (they inherit the environment): the same small programs are compiled by many tests, and seeds
+# of one configuration compile the same step. Set before JAX is imported, which reads them. A
+# size limit turns on the cache's file lock, so concurrent writers are safe.
+_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "jax"
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(_CACHE))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(4 * 2**30))
 
-import pinnbench.plugins  # noqa: F401
-from pinnbench.spec import RunSpec
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+import pinnbench.plugins  # noqa: E402, F401
+from pinnbench.spec import RunSpec  # noqa: E402
 
 # Tests mix float32 and float64 runs in one process; x64 must be on for the float64 ones.
 jax.config.update("jax_enable_x64", True)

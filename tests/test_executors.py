@@ -14,14 +14,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
+import pytest
 from conftest import tiny_suite
 from typer.testing import CliRunner
 
+from pinnbench import machine
 from pinnbench.cli import app
 from pinnbench.executors import ExecutorConfig, claims
 from pinnbench.executors.submitit_jobs import submit_runs
 from pinnbench.results.store import load_history, load_runs
-from pinnbench.runner import execute, worker_env
+from pinnbench.runner import CPUS_ENV, cpu_share, execute, worker_env
 
 SUITE = tiny_suite(extra="""[methods.lbfgs]
 optimizer = { type = "lbfgs" }
@@ -70,12 +72,41 @@ def test_claims_are_exclusive_and_stale_ones_are_taken_over(tmp_path, monkeypatc
 
 def test_one_device_per_worker_and_no_preallocation_when_shared():
     assert worker_env(0, 1, ["0", "1"]) == {}
-    assert worker_env(0, 2, []) == {}
     assert [worker_env(s, 2, ["0", "1"]) for s in range(2)] == [
         {"CUDA_VISIBLE_DEVICES": "0"}, {"CUDA_VISIBLE_DEVICES": "1"}]
     shared = [worker_env(s, 4, ["2", "5"]) for s in range(4)]
     assert [e["CUDA_VISIBLE_DEVICES"] for e in shared] == ["2", "5", "2", "5"]
     assert all(e["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false" for e in shared)
+
+
+def test_cpu_workers_get_disjoint_cores(monkeypatch):
+    assert [cpu_share(s, 2, [0, 1, 2, 3]) for s in range(2)] == [[0, 1], [2, 3]]
+    assert [cpu_share(s, 3, [0, 1, 2, 3]) for s in range(3)] == [[0], [1], [2]]
+    assert [cpu_share(s, 3, [4, 7]) for s in range(3)] == [[4], [7], [4]]
+    assert worker_env(0, 2, []) == {}  # by default CPU workers share every core
+    monkeypatch.setenv("PINNBENCH_PIN_CPUS", "1")
+    cores = machine.usable_cpus()
+    assert [worker_env(s, 2, []) for s in range(2)] == [
+        {CPUS_ENV: ",".join(map(str, cpu_share(s, 2, cores)))} for s in range(2)]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+def test_workers_side_by_side_record_the_cores_they_ran_on(tmp_path):
+    suite = tmp_path / "s.toml"
+    suite.write_text(tiny_suite(steps=5, eval_every=5))
+    out = tmp_path / "res"
+    r = subprocess.run([sys.executable, "-m", "pinnbench", "run", str(suite), "--out", str(out),
+                        "--jobs", "2"], capture_output=True, text=True,
+                       env={**os.environ, "PINNBENCH_PIN_CPUS": "1"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    runs = load_runs(out)
+    assert sorted(runs["status"]) == ["ok", "ok"]
+    assert runs["cpu_threads"].tolist() == [1, 1]  # one core each
+    r = subprocess.run([sys.executable, "-m", "pinnbench", "run", str(suite), "--out",
+                        str(tmp_path / "shared"), "--jobs", "2"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    shared = len(os.sched_getaffinity(0))
+    assert load_runs(tmp_path / "shared")["cpu_threads"].tolist() == [shared] * 2
 
 
 # ---- SLURM submission (a fake sbatch records what would be submitted) ---------------------------
