@@ -372,20 +372,46 @@ def _bold_index(cols: list[Column]) -> int:
     return next(i for i, c in enumerate(cols) if c.header.startswith(BOLD_HEADER_PREFIX))
 
 
+# Narrower than this (a CI log, a split terminal) the terminal table prints one line per cell,
+# "header value" for every column: fifteen columns squeezed into 80 would split every number.
+TABLE_WIDTH = 150
+
+
+class ComparisonTable(Table):
+    """The terminal table; on narrow output, one whole line per cell with the same fields."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines: list[str] = []
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        if options.max_width >= TABLE_WIDTH:
+            yield from super().__rich_console__(console, options)
+            return
+        from rich.text import Text
+
+        # Wrapped at spaces: a name or a number is never split (only a word longer than the
+        # whole width would be folded).
+        for line in [str(self.title), *self.lines]:
+            yield Text.from_markup(line, overflow="fold")
+
+
 def render_table(table: pd.DataFrame, metric: str, method_label: str = "method",
                  baseline: str | None = None, target: float | None = None) -> Table:
     """The comparison for the terminal (rich), with the columns of every other format."""
     cols = columns(table, metric, method_label, baseline, target)
     bold = _bold_index(cols)
-    out = Table(title=f"{metric} over seeds (best median per problem in bold)")
+    out = ComparisonTable(title=f"{metric} over seeds (best median per problem in bold)")
     for c in cols:
-        # Narrow output wraps cells rather than cutting them.
-        out.add_column(c.header, justify="right" if c.numeric else "left", overflow="fold")
+        out.add_column(c.header, justify="right" if c.numeric else "left",
+                       no_wrap=c.header in ("problem", method_label))
     for r in table.itertuples():
         cells = [_render(c.cell(r), _text_number, str) for c in cols]
         if r.is_best:
             cells[bold] = f"[bold green]{cells[bold]}[/]"
         out.add_row(*cells)
+        out.lines.append(f"{cells[0]} / {cells[1]}: " + "; ".join(
+            f"{c.header} {v}" for c, v in zip(cols[2:], cells[2:], strict=True) if v))
     return out
 
 

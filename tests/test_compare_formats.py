@@ -173,3 +173,22 @@ def test_without_a_spec_the_setting_columns_decide_and_results_do_not(single):
     mixed = single.assign(**{"budget.steps": [100] * 2 + [200] * (len(single) - 2)})
     assert comparison_table(mixed)["method"].tolist()[:2] == ["adam [budget.steps=100]",
                                                               "adam [budget.steps=200]"]
+
+
+def test_narrow_terminal_prints_every_column_of_a_cell_without_splitting_words(single):
+    from rich.console import Console
+
+    table = render_table(comparison_table(single, baseline="adam"), "rel_l2", baseline="adam")
+    narrow = Console(width=80, record=True, file=io.StringIO())
+    narrow.print(table)
+    text = narrow.export_text()
+    assert "┃" not in text  # not the table
+    joined = " ".join(text.split())
+    assert ("heat_1d / lbfgs: ok 2/3; mean ± std rel_l2 1.50e-02 ± 7.07e-03; median rel_l2 "
+            "1.500e-02; [Q1, Q3] [1.25e-02, 1.75e-02]") in joined
+    assert "; failed 1 diverged" in joined
+    for header in HEADER[2:]:
+        assert header in joined
+    wide = Console(width=250, record=True, file=io.StringIO())
+    wide.print(table)
+    assert "┃ problem" in wide.export_text()
