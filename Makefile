@@ -29,7 +29,6 @@ run: $(VENV)/.installed-run
 # Lint, the whole test suite, then the CI accuracy gate. Tests and gate runs share one persistent
 # compilation cache (see tests/conftest.py): seeds of one configuration compile the same step.
 test: export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
-test: export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
 test: export JAX_COMPILATION_CACHE_MAX_SIZE ?= 4294967296
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -25,7 +25,7 @@ def system(spec):
     params, _, sampler_state, _, loss_state = trainer.initial_state()
     params["out"] = jax.random.normal(jax.random.PRNGKey(3), params["out"].shape)
     objective = trainer.objective(sampler_state["points"], loss_state)
-    blocks, r = trainer.model.linear_system(objective, params)
+    blocks, r = jax.jit(lambda p: trainer.model.linear_system(objective, p))(params)
     out = params["out"]
     op = Operator([BlockRows(v, i) for v, i in blocks], out.shape[0], out.shape[1] * out.shape[2])
     return op, r, objective, params
@@ -47,16 +47,17 @@ def test_assembled_system_matches_autodiff(spec_factory, problem, basis):
     def residual(a):
         return objective.residual_vector({**params, "out": a.reshape(shape)})
 
-    jac = jax.jacfwd(residual)(params["out"].ravel())
-    dense = op.dense()
+    # Each piece compiled as a whole: op by op, they take most of the test's time.
+    jac = jax.jit(jax.jacfwd(residual))(params["out"].ravel())
+    dense = jax.jit(op.dense)()
     np.testing.assert_allclose(dense, jac, atol=1e-12 * float(jnp.max(jnp.abs(jac))))
-    np.testing.assert_allclose(r, residual(params["out"].ravel()), atol=1e-13)
+    np.testing.assert_allclose(r, jax.jit(residual)(params["out"].ravel()), atol=1e-13)
     v = jax.random.normal(jax.random.PRNGKey(1), (op.blocks, op.width))
-    np.testing.assert_allclose(op.matvec(v), dense @ v.ravel(), atol=1e-12)
-    np.testing.assert_allclose(op.rmatvec(r).ravel(), dense.T @ r, atol=1e-12)
+    np.testing.assert_allclose(jax.jit(op.matvec)(v), dense @ v.ravel(), atol=1e-12)
+    np.testing.assert_allclose(jax.jit(op.rmatvec)(r).ravel(), dense.T @ r, atol=1e-12)
     normal = dense.T @ dense
     b = op.width
-    for j, block in enumerate(op.block_diagonal()):
+    for j, block in enumerate(jax.jit(op.block_diagonal)()):
         np.testing.assert_allclose(block, normal[j * b:(j + 1) * b, j * b:(j + 1) * b],
                                    atol=1e-12)
 
@@ -85,9 +86,9 @@ def test_polynomial_jet_matches_autodiff():
     def f(xi):
         return model.apply(params, xi[None])[0]
 
-    hess = jax.vmap(jax.hessian(f))(x)
-    jet = model.jet(params, x, "diag")
-    np.testing.assert_allclose(jet.grad, jnp.moveaxis(jax.vmap(jax.jacfwd(f))(x), 1, 2),
+    hess = jax.jit(jax.vmap(jax.hessian(f)))(x)
+    jet = jax.jit(lambda x: model.jet(params, x, "diag"))(x)
+    np.testing.assert_allclose(jet.grad, jnp.moveaxis(jax.jit(jax.vmap(jax.jacfwd(f)))(x), 1, 2),
                                atol=1e-10)
     np.testing.assert_allclose(jet.second, jnp.moveaxis(jnp.diagonal(hess, axis1=2, axis2=3),
                                                         1, 2), atol=1e-9)
