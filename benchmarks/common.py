@@ -108,7 +108,7 @@ def flops_of(compiled: Any) -> float | None:
     """'flops' from XLA's cost analysis (a dict, or a one-element list in older jax)."""
     try:
         cost = compiled.cost_analysis()
-    except Exception:  # noqa: BLE001 - not every backend implements it
+    except Exception:
         return None
     if isinstance(cost, list | tuple):
         cost = cost[0] if cost else None

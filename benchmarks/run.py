@@ -347,7 +347,7 @@ def main() -> int:
     parts = pb.breakdown(length=50, repeats=3)
     try:
         prof = pb.profile(length=20, repeats=3) if args.profile else None
-    except Exception as e:  # noqa: BLE001 - the profiler is optional
+    except Exception as e:
         prof = {"error": f"{type(e).__name__}: {e}"}
 
     pb_rates = [r["pinnbench_steps_per_s"] for r in rounds]

@@ -20,7 +20,7 @@ from scipy import stats
 from scipy.stats import mannwhitneyu
 
 from pinnbench.compare import mixed_cells
-from pinnbench.results.store import _write_atomic, load_runs
+from pinnbench.results.store import load_runs, write_parquet
 
 # Direction of every metric the gate knows: a metric is "worse" when it moves the other way.
 LOWER_IS_BETTER = ("rel_l2", "rel_l1", "rel_rmse", "max_abs", "loss", "train_s", "compile_s",
@@ -386,7 +386,7 @@ def read_baseline(path: str | Path) -> pd.DataFrame:
                               "--update-baseline)")
     try:
         return pd.read_parquet(path)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is bad input, whatever the cause
+    except Exception as e:
         raise CheckInputError(f"{cut(path)}: not a readable Parquet file "
                               f"({type(e).__name__})") from None
 
@@ -422,4 +422,4 @@ def write_baseline(runs: pd.DataFrame, path: str | Path, commit: str | None = No
     frame = runs.sort_values([*KEY, "seed"], ignore_index=True)
     frame.attrs = {BASELINE_META: {"commits": [commit] if commit else _commits(runs),
                                    "runs": len(runs)}}
-    _write_atomic(frame, Path(path))
+    write_parquet(frame, Path(path))

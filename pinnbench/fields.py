@@ -33,7 +33,7 @@ class FieldGrid:
         return np.abs(self.prediction - self.reference)
 
 
-def axis_names(problem) -> list[str]:  # noqa: ANN001 - any registered problem
+def axis_names(problem) -> list[str]:
     names = ["x", "y", "z"][: problem.dim - (1 if problem.time_dependent else 0)]
     if len(names) < problem.dim - (1 if problem.time_dependent else 0):
         names = [f"x{i + 1}" for i in range(problem.dim - 1)]

@@ -22,10 +22,10 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
-import pinnbench.losses  # noqa: F401
-import pinnbench.models  # noqa: F401
-import pinnbench.optim  # noqa: F401
-import pinnbench.problems  # noqa: F401
+import pinnbench.losses
+import pinnbench.models
+import pinnbench.optim
+import pinnbench.problems
 import pinnbench.sampling  # noqa: F401
 from pinnbench import registry
 from pinnbench.protocols import ProtocolError
@@ -132,7 +132,7 @@ def _import(target: str, label: str | None = None) -> None:
             importlib.reload(sys.modules[name])
         else:
             importlib.import_module(name)
-    except BaseException as e:  # noqa: BLE001 - whatever a plugin raises, one line and undo
+    except BaseException as e:
         for kind, r in registry.REGISTRIES.items():
             r.restore(snapshot[kind])
         sys.modules.pop(name, None)

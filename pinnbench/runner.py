@@ -152,7 +152,7 @@ def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
                   rec.history)
         emit({"kind": "done", "run_id": spec.run_id, "status": "interrupted", "message": ""})
         raise
-    except Exception as e:  # noqa: BLE001 - any failure of a run is a result to record
+    except Exception as e:
         status = "oom" if is_oom(e) else "error"
         steps = int(rec.history[-1]["step"]) if rec.history else 0
         row = failure_row(status, f"{type(e).__name__}: {e}", traceback.format_exc(), steps)

@@ -174,7 +174,7 @@ def test_read_only_results_folder(tmp_path, suite_file, monkeypatch):
     if os.geteuid() == 0:  # root writes through permissions: make the folder refuse writes
         real = tempfile.mkstemp
 
-        def refuse(*args, dir=None, **kwargs):  # noqa: A002 - tempfile's own argument name
+        def refuse(*args, dir=None, **kwargs):
             if dir is not None and Path(dir).resolve() == out.resolve():
                 raise PermissionError(13, "Permission denied")
             return real(*args, dir=dir, **kwargs)

@@ -170,14 +170,14 @@ def _descendants(pid: int, marker: str) -> list[psutil.Process]:
 def _history_rows(out: Path, run_id: str) -> int:
     try:
         return len(pd.read_parquet(out / "history" / f"{run_id}.parquet"))
-    except Exception:  # noqa: BLE001 - not there yet
+    except Exception:
         return 0
 
 
 def _status(out: Path, run_id: str) -> str | None:
     try:
         return pd.read_parquet(out / "runs" / f"{run_id}.parquet")["status"].iloc[0]
-    except Exception:  # noqa: BLE001 - not there yet
+    except Exception:
         return None
 
 

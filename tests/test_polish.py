@@ -107,7 +107,11 @@ def test_a_finished_suite_still_names_the_next_command(two_methods):
 
 
 # ---- list -----------------------------------------------------------------------------------
-def test_list_names_kinds_in_the_plural_and_says_allowed_values_once():
+def test_list_names_kinds_in_the_plural_and_says_allowed_values_once(monkeypatch):
+    from pinnbench.cli import out
+
+    # A width that fits every description on one line, whatever COLUMNS the test process has.
+    monkeypatch.setattr(out, "width", 200)
     r = CliRunner().invoke(app, ["list", "loss"])
     assert r.exit_code == 0 and r.output.splitlines()[0].strip() == "losses"
     assert "losss" not in r.output

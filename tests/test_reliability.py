@@ -50,7 +50,7 @@ def _history_rows(folder: Path) -> int:
     files = list((folder / "history").glob("[!.]*.parquet"))
     try:
         return len(pd.read_parquet(files[0])) if files else 0
-    except Exception:  # noqa: BLE001 - caught between two atomic renames: look again
+    except Exception:
         return 0
 
 

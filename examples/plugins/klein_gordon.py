@@ -40,7 +40,7 @@ class KleinGordon1D(ClosedFormProblem):
     upper = (1.0, 1.0)
     time_dependent = True
 
-    def solution(self, x, xp):  # noqa: ANN001, ANN201 - numpy or jax.numpy arrays alike
+    def solution(self, x, xp):
         s, t = x[:, 0], x[:, 1]
         return (s * xp.cos(self.frequency * math.pi * t) + (s * t) ** 3)[:, None]
 
@@ -82,7 +82,7 @@ class SGDMomentum:
     def init(self, params: Any) -> Any:
         return self.transform().init(params)
 
-    def step(self, state: Any, step: jax.Array, objective: Any, params: Any):  # noqa: ANN201
+    def step(self, state: Any, step: jax.Array, objective: Any, params: Any):
         # value_and_grad of objective.loss, the optax update, and the info the engine expects
         # ("loss", "done", and the work done: one gradient)
         return optax_step(self.transform(), state, objective, params)

@@ -40,7 +40,7 @@ class VariablePoisson1D(BoxProblem):
     lower = (0.0,)
     upper = (1.0,)
 
-    def coefficient(self, x, xp):  # noqa: ANN001, ANN201 - numpy or jax.numpy arrays alike
+    def coefficient(self, x, xp):
         return 1.0 + self.eps * xp.sin(2 * math.pi * self.k * x)
 
     def constraints(self) -> tuple[Constraint, ...]:

@@ -25,9 +25,11 @@ if TYPE_CHECKING:  # pandas is imported by the commands that read results, not a
 # give every flag a "<bool>" value it does not take.
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Benchmark physics-informed neural network methods on one JAX engine.")
-err = Console(stderr=True)
-# Wide tables in logs and pipes, unless COLUMNS says how wide (rich reads it then).
-out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
+# Message lines are never wrapped (a path stays whole, a line stays one line to grep); tables are
+# laid out to the width: wide in logs and pipes, unless COLUMNS says how wide (rich reads it).
+err = Console(stderr=True, soft_wrap=True)
+out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160,
+              soft_wrap=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
@@ -183,12 +185,9 @@ def _results_folder(target: Path) -> None:
 
 def _write_suite_copy(suite: Path, target: Path) -> None:
     # Atomic, since another `pinnbench run` may be reading it at the same moment.
-    import tempfile
+    from pinnbench.results.atomic import atomic_write
 
-    fd, tmp = tempfile.mkstemp(prefix=".suite.", suffix=".tmp", dir=target)
-    with os.fdopen(fd, "w") as f:
-        f.write(suite.read_text())
-    os.replace(tmp, target / "suite.toml")
+    atomic_write(target / "suite.toml", lambda tmp: Path(tmp).write_text(suite.read_text()))
 
 
 @app.command()
@@ -329,20 +328,20 @@ def _preflight(suite: Path, specs: list) -> None:
         seen.add(cell)
         try:
             trace_step(spec)
-        except Exception as e:  # noqa: BLE001 - whatever the plugin raised, as one line
+        except Exception as e:
             raise _bad_input(f"{suite}: methods.{spec.method_label} on problem "
                              f"{spec.problem_label!r}: its first step fails "
                              f"({', '.join(f'{k} from a plugin' for k in spec.code)}): "
                              f"{type(e).__name__}: {' '.join(str(e).split())}") from None
 
 
-def _submit(config, specs, target: Path, wait: bool) -> None:  # noqa: ANN001
+def _submit(config, specs, target: Path, wait: bool) -> None:
     from pinnbench.executors import submit
     from pinnbench.results.store import load_runs
 
     try:
         submission = submit(config, specs, target)
-    except Exception as e:  # noqa: BLE001 - sbatch missing, refused, bad partition...
+    except Exception as e:
         raise _bad_input(f"--executor {config.type}: submission failed: "
                          f"{' '.join(str(e).split())}") from None
     ids = ", ".join(sorted({str(j.job_id).split("_")[0] for j in submission.jobs})) or "none"
@@ -531,7 +530,7 @@ for _info in app.registered_commands:
         _info.short_help = _summary(_info.callback.__doc__)
 
 
-def _warning_line(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+def _warning_line(message, category, filename, lineno, line=None) -> str:
     return f"warning: {message}\n"
 
 

@@ -33,7 +33,7 @@ def verify(
         raise _bad_input(f"--step: expected a positive step, got {step:g}")
     try:
         checks = verify_problem(prob, n=points, seed=seed, h=step)
-    except Exception as e:  # noqa: BLE001 - a problem's own code failing is the finding
+    except Exception as e:
         raise _bad_input(f"{problem}: evaluating its constraints on its reference failed: "
                          f"{type(e).__name__}: {' '.join(str(e).split())}") from None
     table = Table(title=f"{problem}: residuals of the reference, relative to the largest "

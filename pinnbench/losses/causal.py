@@ -55,7 +55,7 @@ class Causal(Stateless):
     eps: float = non_negative("causality parameter ε (0: every slice weighs 1)", 1.0)
     slices: int = positive("number of time slices K", 32)
 
-    def scaled(self, constraint: Constraint, lo: float, hi: float):  # noqa: ANN201
+    def scaled(self, constraint: Constraint, lo: float, hi: float):
         """``constraint``'s residual with each point scaled by its slice's causal factor."""
 
         def residual(f: Field) -> jax.Array:

@@ -25,7 +25,7 @@ from pinnbench.problems.base import Constraint, field_at
 from pinnbench.registry import losses, non_negative, option
 
 
-def residual_gradient(constraint: Constraint, axis: int):  # noqa: ANN201 - a residual function
+def residual_gradient(constraint: Constraint, axis: int):
     """The residual function f -> ∂r/∂x_axis at the points of f (rows as in ``constraint``)."""
 
     def residual(f: Field) -> jax.Array:

@@ -34,7 +34,7 @@ from pinnbench.registry import models, option, positive
 BASES = ("random", "polynomial")
 
 
-class NotLocal(Exception):  # noqa: N818 - a signal, not an error
+class NotLocal(Exception):
     """A residual asked for something a point's own basis jets cannot give (u at other points,
     mixed second derivatives): its rows are then built densely."""
 

@@ -121,7 +121,7 @@ class ClosedFormProblem(BoxProblem):
 
     capabilities = frozenset({SOLUTION})
 
-    def solution(self, x, xp):  # noqa: ANN001, ANN201 - numpy or jax arrays alike
+    def solution(self, x, xp):
         raise NotImplementedError
 
     def reference(self, x: np.ndarray) -> np.ndarray:

@@ -48,5 +48,5 @@ class Helmholtz2D(ClosedFormProblem):
         return (Constraint("pde", "interior", pde), Constraint("bc", "boundary", bc,
                                                                 self.bc_weight))
 
-    def solution(self, x, xp):  # noqa: ANN001, ANN201 - numpy or jax arrays alike
+    def solution(self, x, xp):
         return self._exact(x[:, 0], x[:, 1], xp)[:, None]

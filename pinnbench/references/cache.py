@@ -11,17 +11,19 @@ The folder is ``$PINNBENCH_CACHE`` if set, else ``~/.cache/pinnbench/references`
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from pinnbench.results.atomic import atomic_write
 
 _MEMORY: dict[str, CachedReference] = {}
 
@@ -79,14 +81,9 @@ def cached(solver: str, version: str, params: dict[str, Any],
         seconds = time.perf_counter() - t0
         info = {"solver": solver, "version": version, "params": params, "seconds": seconds,
                 "checksum": checksum(arrays)}
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, __info__=np.asarray(json.dumps(info)), **arrays)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only home still gets the reference, only not its cache
+        with contextlib.suppress(OSError):  # a read-only home gets the reference, not its cache
+            atomic_write(path, lambda tmp: np.savez(
+                tmp, __info__=np.asarray(json.dumps(info)), **arrays), suffix=".npz")
         hit = CachedReference(arrays, {**info, "path": str(path), "from_cache": False})
     _MEMORY[key] = hit
     return hit

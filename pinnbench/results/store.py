@@ -21,9 +21,7 @@ warning naming it and skipped, never fatal.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pinnbench.results.atomic import atomic_write
 from pinnbench.spec import RunSpec
 
 # Statuses that are results: a rerun of the suite skips them. Others (error, oom, crashed,
@@ -42,16 +41,9 @@ class UnreadableResultWarning(UserWarning):
     """A file of a results folder that could not be read and was skipped."""
 
 
-def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """``frame`` as a Parquet file, atomically."""
+    return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def spec_columns(spec: RunSpec) -> dict[str, Any]:
@@ -73,18 +65,9 @@ def write_params(out_dir: Path, run_id: str, params: Any) -> Path:
     """Final parameters as ``leaf_0, leaf_1, ...`` in pytree-flattening order (atomic)."""
     import jax
 
-    path = out_dir / "params" / f"{run_id}.npz"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{run_id}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
-        leaves = jax.tree.leaves(params)
-        np.savez(tmp, **{f"leaf_{i}": np.asarray(x) for i, x in enumerate(leaves)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    leaves = {f"leaf_{i}": np.asarray(x) for i, x in enumerate(jax.tree.leaves(params))}
+    return atomic_write(out_dir / "params" / f"{run_id}.npz",
+                        lambda tmp: np.savez(tmp, **leaves), suffix=".npz")
 
 
 def read_params(out_dir: Path, run_id: str, like: Any) -> Any:
@@ -101,7 +84,7 @@ def write_history(out_dir: Path, run_id: str, history: list[dict[str, Any]]) -> 
     hist = pd.DataFrame(history)
     hist.insert(0, "run_id", run_id)
     path = out_dir / "history" / f"{run_id}.parquet"
-    _write_atomic(hist, path)
+    write_parquet(hist, path)
     return path
 
 
@@ -131,7 +114,7 @@ def write_run(out_dir: Path, spec: RunSpec, row: dict[str, Any],
         write_history(out_dir, run_id, history)
     runs = pd.DataFrame([{**spec_columns(spec), **row}])
     path = out_dir / "runs" / f"{run_id}.parquet"
-    _write_atomic(runs, path)
+    write_parquet(runs, path)
     return path
 
 
@@ -144,7 +127,7 @@ def _read_file(path: Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
     lacks a column every file of its kind has."""
     try:
         frame = pd.read_parquet(path)
-    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+    except Exception as e:
         text = str(e).replace(f"'{path}'", "the file").replace(str(path), "the file")
         reason = text.splitlines()[0] if text else type(e).__name__
         warnings.warn(f"{path}: unreadable Parquet file skipped ({reason})",
@@ -205,17 +188,11 @@ def checkpoint_path(out_dir: Path, run_id: str) -> Path:
 
 def write_checkpoint(out_dir: Path, run_id: str, state: dict[str, Any]) -> Path:
     """A run's training state (host arrays and plain Python values), atomically."""
-    path = checkpoint_path(out_dir, run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{run_id}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    def dump(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             pickle.dump({"run_id": run_id, **state}, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return atomic_write(checkpoint_path(out_dir, run_id), dump)
 
 
 def read_checkpoint(out_dir: Path, run_id: str) -> dict[str, Any] | None:
@@ -226,7 +203,7 @@ def read_checkpoint(out_dir: Path, run_id: str) -> dict[str, Any] | None:
             state = pickle.load(f)
     except FileNotFoundError:
         return None
-    except Exception as e:  # noqa: BLE001 - a damaged checkpoint means starting afresh
+    except Exception as e:
         warnings.warn(f"{path}: unreadable checkpoint ignored ({type(e).__name__}: {e})",
                       UnreadableResultWarning, stacklevel=2)
         return None

@@ -30,6 +30,6 @@ def key(seed: int = 0) -> jax.Array:
     return jax.random.PRNGKey(seed)
 
 
-def inside(x: jax.Array, problem) -> bool:  # noqa: ANN001
+def inside(x: jax.Array, problem) -> bool:
     lo, hi = jnp.asarray(problem.lower), jnp.asarray(problem.upper)
     return bool(jnp.all((x >= lo) & (x <= hi)))

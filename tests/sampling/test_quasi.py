@@ -16,7 +16,7 @@ KINDS = [Sobol, Halton, LatinHypercube]
 COUNTS = {"n_interior": 512, "n_boundary": 256, "n_initial": 128}
 
 
-def unit(x: np.ndarray, problem) -> np.ndarray:  # noqa: ANN001
+def unit(x: np.ndarray, problem) -> np.ndarray:
     lo, hi = np.asarray(problem.lower), np.asarray(problem.upper)
     return (np.asarray(x) - lo) / (hi - lo)
 

@@ -14,13 +14,13 @@ from .helpers import FieldProbe, inside, key, linear_in_x0
 PROBLEM = Helmholtz2D()
 
 
-def u_of(x) -> np.ndarray:  # noqa: ANN001
+def u_of(x) -> np.ndarray:
     return np.asarray(linear_in_x0(x))
 
 
-def density_cdf(k: float, c: float):  # noqa: ANN201
+def density_cdf(k: float, c: float):
     """CDF on [0, 1] of the density u^k / E[u^k] + c (u uniform, so E[u^k] = 1/(k + 1))."""
-    def cdf(u):  # noqa: ANN001, ANN202
+    def cdf(u):
         return (u ** (k + 1) + c * u) / (1 + c)
     return cdf
 
