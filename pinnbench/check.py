@@ -325,7 +325,8 @@ def _median_rule(metric: str, b: np.ndarray, c: np.ndarray, medians: dict[str, f
 
 def check_runs(baseline: pd.DataFrame, current: pd.DataFrame,
                metrics: Sequence[str] = DEFAULT_METRICS, factor: float = DEFAULT_FACTOR,
-               alpha: float = DEFAULT_ALPHA, gate: Gate | None = None) -> pd.DataFrame:
+               alpha: float = DEFAULT_ALPHA, gate: Gate | None = None,
+               names: tuple[str, str] = ("baseline", "results")) -> pd.DataFrame:
     """One verdict row per (problem, method, metric) of the baseline, then one per new cell.
 
     Columns: problem, method, metric, n_baseline, n_current (ok runs), paired (seeds paired),
@@ -333,12 +334,13 @@ def check_runs(baseline: pd.DataFrame, current: pd.DataFrame,
     direction: the geometric mean of the per-seed ratios under the paired rule, the ratio of
     medians under the median rule), tolerance (the ratio above which the cell regresses),
     p_value, verdict, detail. ``gate`` gives the rule (default: paired); ``factor`` and
-    ``alpha`` are the median rule's thresholds when no ``gate`` is given.
+    ``alpha`` are the median rule's thresholds when no ``gate`` is given. ``names`` (the
+    baseline's and the results' paths, say) name them in bad-input messages.
     """
     gate = gate or Gate(factor=factor, alpha=alpha)
     gate.validate()
-    validate(baseline, "baseline", metrics)
-    validate(current, "results", metrics)
+    validate(baseline, names[0], metrics)
+    validate(current, names[1], metrics)
     rows = []
     cur_groups = dict(tuple(current.groupby(KEY, sort=False)))
     base_groups = list(baseline.groupby(KEY, sort=True))
@@ -414,11 +416,12 @@ def _commits(runs: pd.DataFrame) -> list[str]:
     return sorted(str(c) for c in runs["git_commit"].dropna().unique())
 
 
-def write_baseline(runs: pd.DataFrame, path: str | Path, commit: str | None = None) -> None:
+def write_baseline(runs: pd.DataFrame, path: str | Path, commit: str | None = None,
+                   name: str = "results") -> None:
     """Write ``runs`` as the baseline file, atomically (a reader never sees half a file),
     recording in the file the commit the runs were recorded at (``commit`` if given, else their
-    ``git_commit`` values)."""
-    validate(runs, "results", ())
+    ``git_commit`` values). ``name`` names the runs in bad-input messages."""
+    validate(runs, name, ())
     frame = runs.sort_values([*KEY, "seed"], ignore_index=True)
     frame.attrs = {BASELINE_META: {"commits": [commit] if commit else _commits(runs),
                                    "runs": len(runs)}}

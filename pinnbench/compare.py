@@ -23,6 +23,9 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
+# How a label shows a run that lacks one of its columns (a method without the option).
+MISSING_LABEL = "-"
+
 FORMATS = ("md", "latex", "csv", "html")
 
 # Flat spec columns (``RunSpec.flat``) that describe a run's settings; with ``precision`` they
@@ -119,7 +122,9 @@ def cell_keys(runs: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.DataFra
             raise KeyError(f"no column {col!r} to group by")
     if runs.empty:
         return pd.DataFrame({"label": [], "config": [], "variant": []}, dtype=object)
-    label = runs[by].astype(str).agg("/".join, axis=1).to_numpy(dtype=object)
+    parts = runs[by].astype(object)
+    label = parts.where(parts.notna(), MISSING_LABEL).astype(str).agg("/".join, axis=1)
+    label = label.to_numpy(dtype=object)
     config, settings = run_settings(runs)
     config = config.to_numpy(dtype=object)
     variant = label.copy()

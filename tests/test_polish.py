@@ -239,6 +239,14 @@ def test_a_method_without_the_option_reads_dash_not_nan(two_methods, fmt):
     assert "nan" not in r.output.lower()
 
 
+def test_the_library_labels_a_missing_option_with_a_dash(two_methods):
+    from pinnbench.compare import comparison_table
+    from pinnbench.results.store import load_runs
+
+    table = comparison_table(load_runs(two_methods), by=["method", "optimizer.lr"])
+    assert sorted(table["method"]) == ["adam/0.01", "lbfgs/-"]
+
+
 def test_a_dash_label_in_the_ranks_and_the_report(two_methods, tmp_path):
     r = CliRunner().invoke(app, ["compare", str(two_methods), "--by", "method,optimizer.lr",
                                  "--ranks"])

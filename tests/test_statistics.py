@@ -85,6 +85,8 @@ def test_check_refuses_a_folder_of_two_configurations_in_one_line(recorded):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "several runs of poisson1d/adam seed 0" in lines[0]
+    # The line names the folder it is about, not a bare "results:".
+    assert lines[0].startswith(f"error: {recorded['merged']}: ")
 
 
 def test_check_refuses_two_configurations_without_repeated_seeds(recorded, tmp_path):

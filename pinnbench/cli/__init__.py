@@ -69,11 +69,6 @@ def load_plugins_or_exit(refs: list[str] | None) -> tuple[str, ...]:
         raise _bad_input(f"--plugin {e}") from None
 
 
-# What a variant label shows for an option its method does not have (lbfgs has no lr), where
-# the joined label would otherwise read "lbfgs/nan".
-MISSING_LABEL = "-"
-
-
 def load_runs_or_exit(results: Path, metric: str, by: list[str] | None = None
                       ) -> pd.DataFrame:
     """The runs of a results folder having ``metric`` (and the ``by`` columns, whose missing
@@ -99,6 +94,8 @@ def load_runs_or_exit(results: Path, metric: str, by: list[str] | None = None
 def with_missing_labels(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``runs`` with the missing values of the label ``columns`` shown as ``-`` (a method that
     lacks the option), so that a variant reads ``lbfgs/-`` rather than ``lbfgs/nan``."""
+    from pinnbench.compare import MISSING_LABEL
+
     for col in columns:
         if col in runs.columns and runs[col].isna().any():
             runs = runs.assign(**{col: runs[col].astype(object).where(runs[col].notna(),

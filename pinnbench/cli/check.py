@@ -102,8 +102,8 @@ def _gated(frame: pd.DataFrame, only: str | None, problems: list[str] | None) ->
     return select(frame, only, problems) if only is not None or problems else frame
 
 
-def _update(current: pd.DataFrame, baseline: Path, commit: str | None) -> None:
-    write_baseline(current, baseline, commit)
+def _update(current: pd.DataFrame, baseline: Path, commit: str | None, results: Path) -> None:
+    write_baseline(current, baseline, commit, name=str(results))
     cells = current.groupby(["problem", "method"]).ngroups
     out.print(f"wrote {len(current)} runs ({cells} problem/method cells) to {baseline}")
     origin = baseline_origin(read_baseline(baseline))
@@ -167,7 +167,7 @@ def check(
         gate.validate()
         current = read_results(results)
         if update_baseline:
-            _update(current, baseline, commit)
+            _update(current, baseline, commit, results)
             return
         base = read_baseline(baseline)
         origin = baseline_origin(base)
@@ -176,7 +176,8 @@ def check(
             option = (f"--only {cut(only)!r}" if only is not None
                       else f"--problems {cut(problems)!r}")
             raise CheckInputError(f"{option}: matches no cell of the baseline or the results")
-        verdicts = check_runs(base, current, metrics, gate=gate)
+        verdicts = check_runs(base, current, metrics, gate=gate,
+                              names=(str(baseline), str(results)))
         changed = changed_settings(base, current)
     except CheckInputError as e:
         raise _bad_input(str(e)) from None
