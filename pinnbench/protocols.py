@@ -196,6 +196,14 @@ class Density(Protocol):
                        lr: Array) -> Params: ...
 
 
+class Random(Protocol):
+    """Optimizer capability ``random``: random choices inside the steps (APTS's data partitions)
+    that follow the run's seed. ``init(params)`` has no key; the engine passes one derived from
+    the run's seed once, right after ``init``, and the state carries it from then on."""
+
+    def seed_state(self, state: Any, key: Array) -> Any: ...
+
+
 class Solution(Protocol):
     """Problem capability ``solution``: the exact solution in closed form, written against an
     array namespace (``xp`` = numpy or jax.numpy), so it can be differentiated."""
@@ -203,13 +211,31 @@ class Solution(Protocol):
     def solution(self, x: Any, xp: Any) -> Any: ...
 
 
+class ReadsProblem(Protocol):
+    """Model capability ``reads_problem``: the model needs data of the problem it is trained on
+    (e.g. the hard-constraint ansatz's g and D); ``bound`` calls ``bind_problem`` after ``bind``."""
+
+    def bind_problem(self, problem: Any) -> Any: ...
+
+
+class Ansatz(Protocol):
+    """Problem capability ``ansatz``: ``ansatz(x) -> (g, D)``, each (N, outputs) jax arrays, such
+    that u = g + D * N satisfies the problem's Dirichlet and initial constraints exactly for any
+    network output N (D vanishes where they hold, g carries their data)."""
+
+    def ansatz(self, x: Any) -> tuple[Any, Any]: ...
+
+
 JET = "jet"
 SNAPSHOT = "snapshot"
 LINEAR_SYSTEM = "linear_system"
 BLOCK_JACOBIAN = "block_jacobian"
 DENSITY = "density"
+RANDOM = "random"
 SOLUTION = "solution"
 LINEAR = "linear"  # problem: every residual is affine in u (no methods needed)
+READS_PROBLEM = "reads_problem"
+ANSATZ = "ansatz"
 
 CAPABILITIES: dict[str, tuple[type | None, tuple[str, ...], str]] = {
     # name: (protocol, methods it needs, axis it belongs to)
@@ -218,14 +244,23 @@ CAPABILITIES: dict[str, tuple[type | None, tuple[str, ...], str]] = {
     LINEAR_SYSTEM: (LinearSystem, ("linear_system", "solver_geometry"), "model"),
     BLOCK_JACOBIAN: (BlockJacobian, ("block_system", "expert_vectors"), "model"),
     DENSITY: (Density, ("density", "ascend_density"), "model"),
+    RANDOM: (Random, ("seed_state",), "optimizer"),
     SOLUTION: (Solution, ("solution",), "problem"),
     LINEAR: (None, (), "problem"),
+    READS_PROBLEM: (ReadsProblem, ("bind_problem",), "model"),
+    ANSATZ: (Ansatz, ("ansatz",), "problem"),
 }
 
 
 def has(component: Any, capability: str) -> bool:
     """Whether ``component`` declares ``capability`` (see ``CAPABILITIES``)."""
     return capability in component.capabilities
+
+
+def bound(model: Any, problem: Any) -> Any:
+    """``model`` bound to ``problem``: to its box, and to its data where the model reads some."""
+    model = model.bind(problem.lower, problem.upper)
+    return model.bind_problem(problem) if has(model, READS_PROBLEM) else model
 
 
 def conformance(kind: str, cls: type) -> list[str]:

@@ -22,7 +22,7 @@ from pinnbench.losses.base import ConstraintView
 from pinnbench.machine import machine_info, peak_device_mb, peak_host_rss_mb
 from pinnbench.metrics import all_metrics, rel_l2_per_field
 from pinnbench.objective import Objective
-from pinnbench.protocols import SNAPSHOT, check_step_info, has
+from pinnbench.protocols import RANDOM, SNAPSHOT, bound, check_step_info, has
 from pinnbench.sampling.base import Probe
 from pinnbench.spec import RunSpec
 
@@ -75,8 +75,7 @@ class Trainer:
         self.spec = spec
         self.dtype = DTYPES[spec.precision]
         self.problem = spec.build("problem")
-        model = spec.build("model")
-        self.model = model.bind(self.problem.lower, self.problem.upper)
+        self.model = bound(spec.build("model"), self.problem)
         self.optimizer = spec.build("optimizer")
         self.sampler = spec.build("sampler")
         self.loss = spec.build("loss")
@@ -109,6 +108,8 @@ class Trainer:
         params = self.model.init(init_key, self.problem.dim, len(self.fields), self.dtype)
         sampler_state = self.sampler.init(self.problem, data_key, self.dtype)
         opt_state = self.optimizer.init(params)
+        if has(self.optimizer, RANDOM):  # its random choices follow the run's seed
+            opt_state = self.optimizer.seed_state(opt_state, jax.random.fold_in(init_key, 2))
         loss_state = self.loss.init(self.terms.constraints(), self.dtype)
         return Carry(params, opt_state, sampler_state, jnp.asarray(0, jnp.int32), loss_state)
 

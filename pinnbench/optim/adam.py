@@ -8,7 +8,7 @@ from typing import Any
 import optax
 
 from pinnbench.objective import Objective
-from pinnbench.optim.base import optax_step
+from pinnbench.optim.base import optax_step, repeated
 from pinnbench.registry import optimizers, option, positive
 
 SCHEDULES = ("constant", "exponential", "cosine")
@@ -30,6 +30,9 @@ class Adam:
     b1: float = option(0.9, "first-moment decay", check=lambda v: 0 <= v < 1, expect="in [0, 1)")
     b2: float = option(0.999, "second-moment decay", check=lambda v: 0 <= v < 1,
                        expect="in [0, 1)")
+    steps_per_iteration: int = positive("Adam steps per step of the run (the APTS paper: 2 per "
+                                        "outer iteration); the schedule counts Adam steps", 1,
+                                        id_at_default=False)
 
     def learning_rate(self) -> optax.Schedule:
         if self.schedule == "exponential":
@@ -45,7 +48,9 @@ class Adam:
         return self.transform().init(params)
 
     def step(self, state, step, objective: Objective, params):
-        return optax_step(self.transform(), state, objective, params)
+        transform = self.transform()
+        return repeated(lambda s, p: optax_step(transform, s, objective, p),
+                        self.steps_per_iteration, state, params)
 
     def summary(self, state: Any) -> dict[str, Any]:
         return {}

@@ -44,6 +44,26 @@ def unless_done(iterate: Callable[[tuple], tuple], operand: tuple, state: dict[s
     return jax.lax.cond(done, hold, iterate, operand), (~done).astype(jnp.int32)
 
 
+def repeated(one: Callable[[Any, Any], tuple[Any, Any, dict[str, Any]]], times: int,
+             state: Any, params: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """``times`` steps of ``one(state, params) -> (params, state, info)`` as one step: the loss
+    is the first's (the loss before the step), "done" and any other entry the last's, and the
+    work counts the sum. For baselines given several steps per outer iteration of another
+    method (the APTS paper runs two Adam or L-BFGS steps per outer iteration)."""
+    params, state, info = one(state, params)
+    if times == 1:
+        return params, state, info
+
+    def body(_, carry):
+        params, state, last = carry
+        params, state, more = one(state, params)
+        more["work"] = {k: last["work"][k] + more["work"][k] for k in last["work"]}
+        return params, state, more
+
+    params, state, last = jax.lax.fori_loop(1, times, body, (params, state, info))
+    return params, state, {**last, "loss": info["loss"]}
+
+
 def work(**counts: Any) -> dict[str, jax.Array]:
     """A step's work counts as int32 scalars (so they sum the same under float64 and float32)."""
     return {k: jnp.asarray(v).astype(jnp.int32) for k, v in counts.items()}

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from pinnbench.objective import Objective
-from pinnbench.optim.base import unless_done, work
+from pinnbench.optim.base import repeated, unless_done, work
 from pinnbench.registry import non_negative, optimizers, positive
 
 STOP_REASONS = ("budget", "gtol", "ftol", "linesearch_failed")
@@ -36,6 +36,9 @@ class LBFGS:
     max_linesearch_steps: int = positive("evaluations allowed per line search", 25)
     gtol: float = non_negative("stop when the gradient norm is at most this", 1e-9)
     ftol: float = non_negative("stop when |Δloss| <= ftol * max(|loss|, 1)", 0.0)
+    steps_per_iteration: int = positive("L-BFGS iterations per step of the run (the APTS paper: "
+                                        "2 per outer iteration)", 1,
+                                        id_at_default=False)
 
     def transform(self) -> optax.GradientTransformationExtraArgs:
         search = optax.scale_by_zoom_linesearch(self.max_linesearch_steps)
@@ -53,6 +56,11 @@ class LBFGS:
         }
 
     def step(self, state, step, objective: Objective, params):
+        return repeated(lambda s, p: self.iteration(s, objective, p), self.steps_per_iteration,
+                        state, params)
+
+    def iteration(self, state, objective: Objective, params):
+        """One quasi-Newton iteration: (params, state, info)."""
         opt = self.transform()
 
         def iterate(operand):

@@ -17,6 +17,7 @@ from jax.flatten_util import ravel_pytree
 
 from pinnbench.objective import Objective
 from pinnbench.optim.base import work
+from pinnbench.protocols import RANDOM
 from pinnbench.registry import non_negative, optimizers, option, positive
 
 Vector = jax.Array
@@ -208,9 +209,14 @@ class APTS(NewtonCG):
     full loss; the radius then grows (accepted) or shrinks (rejected). Global stage: trust-region
     steps on the full loss, shrinking the radius until one is accepted (at most
     ``global_retries``). Replicas run vectorised (vmap), sharded over the devices when several are
-present (``on_devices``). With ``local_steps = 0``
-    the method is exactly ``newton_cg``.
+    present (``on_devices``). With ``local_steps = 0`` the method is exactly ``newton_cg``.
+
+    The partitions are random (Algorithm 1, line 7): their key is the state's, which the engine
+    sets from the run's seed (capability ``random``), so seeds differ in their partitions as they
+    do in their initial network; ``init`` alone gives the key of seed 0.
     """
+
+    capabilities = frozenset({RANDOM})
 
     subdomains: int = positive("number of data partitions (replicas) D", 4)
     local_steps: int = non_negative("local trust-region steps J per replica", 3)
@@ -227,6 +233,9 @@ present (``on_devices``). With ``local_steps = 0``
         return {**super().init(params), "key": jax.random.PRNGKey(0),
                 "preconditioner_accepted": jnp.asarray(0, jnp.int32),
                 "iterations": jnp.asarray(0, jnp.int32)}
+
+    def seed_state(self, state: dict[str, Any], key: jax.Array) -> dict[str, Any]:
+        return {**state, "key": key}
 
     def partitions(self, objective: Objective, key: jax.Array) -> jax.Array:
         """(D, N // D, d) random disjoint subsets of the partitioned region's points."""
