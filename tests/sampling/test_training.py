@@ -42,8 +42,12 @@ def test_region_run_calibrates_during_training(spec_factory):
     state = carry[2]
     assert int(state["count"]) == 20
     assert float(state["sigma"]) != 1.0
-    shift = np.asarray(state["points"]["interior"] - state["base"])
+    points = np.asarray(state["points"]["interior"])
+    shift = points - np.asarray(state["base"])
     size = min(trainer.sampler.region / float(state["sigma"]), trainer.sampler.max_region)
+    assert float(state["size"]) == pytest.approx(size, rel=1e-12)
     # The last step's perturbation used the region size of the sigma before it, so only bound it
-    # by the cap here.
-    assert shift.min() >= 0 and shift.max() < trainer.sampler.max_region and size > 0
+    # by the cap here (reflected at the walls, a shift may point back inwards).
+    assert np.abs(shift).max() < trainer.sampler.max_region and size > 0
+    lo, hi = trainer.problem.lower, trainer.problem.upper
+    assert points.min(0).tolist() >= list(lo) and (points <= np.asarray(hi)).all()
