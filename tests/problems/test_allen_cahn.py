@@ -1,16 +1,20 @@
 """Allen-Cahn 1D spectral reference: convergence in time step and modes, the PDE residual by
-finite differences, the energy law; the 2D manufactured case is in test_classic."""
+finite differences, the energy law. The 2D manufactured case's residuals are in test_classic;
+here, that a network trained on it does not settle in the trivial state u = -1."""
 
+import dataclasses
 import functools
 import math
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pinnbench.problems.allen_cahn import AllenCahn1D
+from pinnbench.engine.train import train
+from pinnbench.problems.allen_cahn import AllenCahn1D, AllenCahn2D
 from pinnbench.references import allen_cahn as ac
 
-from .helpers import FDField, RefModel, residuals_at, smoke_train
+from .helpers import FDField, RefModel, residuals_at, smoke_spec, smoke_train
 
 
 @functools.cache
@@ -104,3 +108,24 @@ def test_smoke_train(name):
     result = smoke_train({"type": name})
     assert result.row["status"] == "ok"
     assert np.isfinite(result.row["loss"]) and np.isfinite(result.row["rel_l2"])
+
+
+def test_allen_cahn2d_trivial_state_is_far_from_optimal():
+    problem = AllenCahn2D()
+    x = problem.eval_points()
+    ref = problem.reference(x)[:, 0]
+    trivial_error = np.linalg.norm(-1.0 - ref) / np.linalg.norm(ref)
+    # u = -1 satisfies the boundary data to 1e-9 but leaves the whole source as PDE residual.
+    trivial_loss = float(np.mean(np.square(problem.source(jnp.asarray(x)))))
+    assert trivial_error > 0.8 and trivial_loss > 10.0
+    spec = smoke_spec({"type": "allen_cahn2d"}, steps=2000, sampler={
+        "type": "uniform", "n_interior": 512, "n_boundary": 128})
+    spec = dataclasses.replace(spec, method={**spec.method, "optimizer": {"type": "adam",
+                                                                          "lr": 5e-3}})
+    row = train(spec).row
+    # Measured: rel L2 0.028 and loss 0.07 after 2000 steps (a 2 x 16 tanh MLP, float32). The
+    # former definition (eps = 0.1, width = sqrt(2)·eps) under the same training: rel L2 0.83,
+    # the trivial state.
+    assert row["status"] == "ok"
+    assert row["rel_l2"] < 0.1 * trivial_error
+    assert row["loss"] < 0.01 * trivial_loss
