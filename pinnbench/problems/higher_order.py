@@ -1,5 +1,5 @@
-"""Derivatives beyond second order along one input axis, for the residuals of the
-Kuramoto-Sivashinsky (u_xxxx) and dispersive (u_xxx) problems.
+"""Derivatives beyond second order along one input axis: Kuramoto-Sivashinsky's u_xxxx and the
+third derivative in its periodicity conditions.
 
 ``Field`` stops at second derivatives. On a network, ``along`` nests forward-mode jvps of the
 model with a unit tangent (one extra pass per order, the whole batch at once); on the
