@@ -100,3 +100,27 @@ def test_smoke_train():
     result = smoke_train({"type": "kuramoto_sivashinsky1d"})
     assert result.row["status"] == "ok"
     assert np.isfinite(result.row["loss"]) and np.isfinite(result.row["rel_l2"])
+
+
+@pytest.mark.parametrize("t_end, ok", [(0.5, True), (1.0, True), (1.5, False)])
+def test_window_beyond_the_verified_one_is_refused(tmp_path, t_end, ok):
+    # The reference is verified on t <= 1 only (a perturbation grows ~1,400-fold by t = 1 and
+    # keeps growing), so a suite asking for more fails validation.
+    from pinnbench.suite import SuiteError, load_suite
+
+    path = tmp_path / "ks.toml"
+    path.write_text(f"""name = "ks"
+seeds = [0]
+budget = {{ steps = 1 }}
+[problems.kuramoto_sivashinsky1d]
+t_end = {t_end}
+[methods.adam]
+model = {{ type = "mlp", width = 4, depth = 1 }}
+optimizer = {{ type = "adam" }}
+sampler = {{ type = "uniform", n_interior = 8, n_boundary = 4, n_initial = 4 }}
+""")
+    if ok:
+        assert load_suite(path).runs()[0].problem["t_end"] == t_end
+    else:
+        with pytest.raises(SuiteError, match=r"t_end.*in \(0, 1\]"):
+            load_suite(path)
