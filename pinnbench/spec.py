@@ -40,6 +40,13 @@ class RunSpec:
 
     def identity(self) -> dict[str, Any]:
         """What the run id hashes: everything but the suite's name."""
+        # Options left out at their default are known from the component classes, so every
+        # process must have them registered before it names a run: a job or worker that has
+        # not imported them yet would hash the defaults in and record under another id.
+        from pinnbench import plugins
+
+        if any(t.get("type") not in REGISTRIES[k] for k, t in self._tables()):
+            plugins.load(self.plugins)
         d = dataclasses.asdict(self)
         d.pop("suite")
         d.pop("plugins")
@@ -47,15 +54,18 @@ class RunSpec:
             d.pop("code")
         if d["method"].get("loss", DEFAULT_LOSS) == DEFAULT_LOSS:
             d["method"].pop("loss", None)
-        tables = [("problem", d["problem"])] + [(k, d["method"][k]) for k in COMPONENTS
-                                                 if k in d["method"]]
-        for kind, table in tables:
+        for kind, table in self._tables(d):
             if table.get("type") in REGISTRIES[kind]:
                 cls = REGISTRIES[kind].get(table["type"])
                 for name, default in defaults_outside_id(cls).items():
                     if name in table and table[name] == default:
                         del table[name]
         return d
+
+    def _tables(self, d: dict[str, Any] | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """(kind, table) of the problem and of each method component, of ``d`` or of this spec."""
+        problem, method = (d["problem"], d["method"]) if d else (self.problem, self.method)
+        return [("problem", problem)] + [(k, method[k]) for k in COMPONENTS if k in method]
 
     @property
     def run_id(self) -> str:

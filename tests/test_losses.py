@@ -297,6 +297,21 @@ def test_ci_suite_run_ids_do_not_change():
     assert ids[("helmholtz2d", "adam", 0)] == ADAM_SEED0_ID_BEFORE_LOSS_AXIS
 
 
+def test_a_process_that_has_not_imported_the_components_names_runs_alike():
+    # A submitit job records a crashed worker's row from the spec alone, before anything has
+    # registered the components; Adam's steps_per_iteration (out of the id at its default) once
+    # went into that process's id, so the row landed beside the run it was about.
+    import subprocess
+    import sys
+
+    spec = load_suite("suites/ci.toml").runs()[0]
+    code = ("import sys; from pinnbench.spec import RunSpec; "
+            "print(RunSpec.from_json(sys.stdin.read()).run_id)")
+    fresh = subprocess.run([sys.executable, "-c", code], input=spec.to_json(),
+                           capture_output=True, text=True, check=True)
+    assert fresh.stdout.strip() == spec.run_id == ADAM_SEED0_ID_BEFORE_LOSS_AXIS
+
+
 def test_options_added_later_stay_out_of_the_id_at_their_default(tmp_path):
     # FBPINN's evaluation layout came after the CI baseline: at its default ("pairs") the run id
     # is the one recorded before, and any other value is a different run.
