@@ -7,7 +7,6 @@ import functools
 
 import jax.numpy as jnp
 import numpy as np
-from scipy.interpolate import RegularGridInterpolator
 
 from pinnbench.derivatives import Field
 from pinnbench.problems.base import BoxProblem, Constraint
@@ -64,5 +63,7 @@ class HelmholtzGaussian(BoxProblem):
 
     def reference(self, x: np.ndarray) -> np.ndarray:
         axis = np.linspace(0.0, 1.0, self.grid + 2)
+        from scipy.interpolate import RegularGridInterpolator  # slow to import; rarely used
+
         interp = RegularGridInterpolator((axis, axis), self._grid_values, method="cubic")
         return interp(np.clip(x, 0.0, 1.0))[:, None]

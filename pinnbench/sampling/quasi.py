@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.stats import qmc
 
 from pinnbench.registry import option, samplers
 from pinnbench.sampling.base import PointCounts, Probe, regions_of
+
+if TYPE_CHECKING:  # scipy.stats takes ~0.4 s to import: every worker would pay it
+    from scipy.stats import qmc
 
 
 def unit_to_region(problem: Any, region: str, u: np.ndarray) -> np.ndarray:
@@ -91,6 +93,8 @@ class Sobol(QuasiRandom):
                                "points for every seed")
 
     def engine(self, dim: int, seed: int) -> qmc.QMCEngine:
+        from scipy.stats import qmc
+
         return qmc.Sobol(dim, scramble=self.scramble, seed=seed)
 
 
@@ -103,6 +107,8 @@ class Halton(QuasiRandom):
                                "false: the same points for every seed")
 
     def engine(self, dim: int, seed: int) -> qmc.QMCEngine:
+        from scipy.stats import qmc
+
         return qmc.Halton(dim, scramble=self.scramble, seed=seed)
 
 
@@ -117,4 +123,6 @@ class LatinHypercube(QuasiRandom):
                                "seed)")
 
     def engine(self, dim: int, seed: int) -> qmc.QMCEngine:
+        from scipy.stats import qmc
+
         return qmc.LatinHypercube(dim, scramble=self.scramble, seed=seed)
