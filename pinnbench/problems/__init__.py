@@ -6,6 +6,8 @@ from pinnbench.problems import (  # noqa: F401
     classic,
     helmholtz,
     helmholtz_gaussian,
+    kuramoto_sivashinsky,
+    laplace,
     navier_stokes,
     reaction_diffusion,
 )
