@@ -46,7 +46,8 @@ def test_good_suite_resolves_defaults_and_profiles(tmp_path):
     runs = suite.runs()
     assert len(runs) == 2 * 2 * 2
     adam = suite.doc["methods"]["adam"]
-    assert adam["model"] == {"type": "mlp", "width": 8, "depth": 4, "activation": "tanh"}
+    assert adam["model"] == {"type": "mlp", "width": 8, "depth": 4, "activation": "tanh",
+                             "fourier": 0, "fourier_scale": 1.0, "hard": False}
     assert adam["optimizer"]["lr"] == 0.01 and adam["optimizer"]["b1"] == 0.9
     assert suite.doc["methods"]["wide"]["model"]["width"] == 32
     assert adam["weights"] == {"bc": 10.0}

@@ -1,3 +1,13 @@
 """Models u_theta(x). Importing this package registers them."""
 
-from pinnbench.models import balls, elm_fbpinn, fbpinn, mlp  # noqa: F401
+from pinnbench.models import (  # noqa: F401
+    balls,
+    elm_fbpinn,
+    fbpinn,
+    fls,
+    kan,
+    mlp,
+    pinnsformer,
+    pirate,
+    qres,
+)

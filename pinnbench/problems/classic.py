@@ -10,7 +10,7 @@ import jax.numpy as jnp
 
 from pinnbench.derivatives import Field
 from pinnbench.problems.base import ClosedFormProblem, Constraint, field_at
-from pinnbench.protocols import LINEAR
+from pinnbench.protocols import ANSATZ, LINEAR
 from pinnbench.registry import option, positive, problems
 
 
@@ -33,7 +33,7 @@ class Heat(ClosedFormProblem):
     kappa: float = positive("diffusivity", 0.1)
     n: int = positive("mode number", 1)
 
-    capabilities = frozenset({LINEAR})  # the residuals are affine in u
+    capabilities = frozenset({LINEAR, ANSATZ})  # the residuals are affine in u
     time_dependent = True
 
     @property
@@ -54,6 +54,13 @@ class Heat(ClosedFormProblem):
     def solution(self, x, xp):
         rate = self.kappa * self.dims * (self.n * math.pi) ** 2
         return (xp.exp(-rate * x[:, -1]) * self._initial(x, xp))[:, None]
+
+    def ansatz(self, x):
+        # g: the initial data, which vanishes on the spatial boundary for an integer mode n;
+        # D = t * prod 4 x_i (1 - x_i) vanishes at t = 0 and on the boundary.
+        space = x[:, : self.dims]
+        d = x[:, -1] * jnp.prod(4 * space * (1 - space), axis=1)
+        return self._initial(x, jnp)[:, None], d[:, None]
 
     def constraints(self) -> tuple[Constraint, ...]:
         space = tuple(range(self.dims))
@@ -127,13 +134,17 @@ class Poisson1D(ClosedFormProblem):
 
     k: int = option(2, "frequency (multiples of π)", check=lambda v: v >= 1, expect=">= 1")
 
-    capabilities = frozenset({LINEAR})  # the residuals are affine in u
+    capabilities = frozenset({LINEAR, ANSATZ})  # the residuals are affine in u
     lower = (-1.0,)
     upper = (1.0,)
     eval_resolution = 1001
 
     def solution(self, x, xp):
         return xp.sin(self.k * math.pi * x[:, :1])
+
+    def ansatz(self, x):
+        # u(±1) = 0: g = 0, D = 1 - x² (largest 1).
+        return jnp.zeros_like(x[:, :1]), 1.0 - x[:, :1] ** 2
 
     def constraints(self) -> tuple[Constraint, ...]:
         scale = 1.0 / (self.k * math.pi) ** 2  # residual O(1) for any k
@@ -160,7 +171,7 @@ class Oscillator(ClosedFormProblem):
     delta: float = option(2.0, "damping rate δ", check=lambda v: v >= 0, expect=">= 0")
     omega0: float = positive("natural frequency ω0 (> δ)", 20.0)
 
-    capabilities = frozenset({LINEAR})  # the residuals are affine in u
+    capabilities = frozenset({LINEAR, ANSATZ})  # the residuals are affine in u
     lower = (0.0,)
     upper = (1.0,)
     time_dependent = True
@@ -175,6 +186,10 @@ class Oscillator(ClosedFormProblem):
         t = x[:, 0]
         w = math.sqrt(self.omega0**2 - self.delta**2)
         return (xp.exp(-self.delta * t) * (xp.cos(w * t) + self.delta / w * xp.sin(w * t)))[:, None]
+
+    def ansatz(self, x):
+        # u(0) = 1 and u'(0) = 0: g = 1 and D = t², whose value and slope vanish at t = 0.
+        return jnp.ones_like(x[:, :1]), x[:, :1] ** 2
 
     def constraints(self) -> tuple[Constraint, ...]:
         # Divided by ω0² so that the ODE residual and the initial conditions are of one scale.
@@ -277,7 +292,7 @@ class Wave(ClosedFormProblem):
     c: float = positive("wave speed", 2.0)
     beta: float = positive("frequency of the second mode (multiples of π)", 3.0)
 
-    capabilities = frozenset({LINEAR})  # the residuals are affine in u
+    capabilities = frozenset({LINEAR, ANSATZ})  # the residuals are affine in u
     lower = (0.0, 0.0)
     upper = (1.0, 1.0)
     time_dependent = True
@@ -290,6 +305,15 @@ class Wave(ClosedFormProblem):
         c, b = self.c, self.beta
         return (xp.sin(math.pi * xs) * xp.cos(c * math.pi * t)
                 + 0.5 * xp.sin(b * math.pi * xs) * xp.cos(c * b * math.pi * t))[:, None]
+
+    def ansatz(self, x):
+        # g: the initial displacement (time-independent, so u_t(x, 0) = D_t N + D N_t = 0 with
+        # D = t² · 4x(1 - x)); it vanishes at x = 0, 1 for an integer beta.
+        if self.beta != int(self.beta):
+            raise ValueError(f"wave: the ansatz needs an integer beta (the initial data must "
+                             f"vanish at x = 0, 1); got {self.beta}")
+        xs, t = x[:, 0], x[:, 1]
+        return self._initial(xs, jnp)[:, None], (t**2 * 4 * xs * (1 - xs))[:, None]
 
     def constraints(self) -> tuple[Constraint, ...]:
         def pde(f: Field):
