@@ -41,12 +41,11 @@ class RunSpec:
     def identity(self) -> dict[str, Any]:
         """What the run id hashes: everything but the suite's name."""
         # Options left out at their default are known from the component classes, so every
-        # process must have them registered before it names a run: a job or worker that has
-        # not imported them yet would hash the defaults in and record under another id.
-        from pinnbench import plugins
+        # process registers the built-in ones before it names a run: a job that has not imported
+        # them yet would hash the defaults in and record under another id. User plugins are
+        # loaded only where asked for (--plugin), never as a side effect of naming a run.
+        import pinnbench.plugins  # noqa: F401
 
-        if any(t.get("type") not in REGISTRIES[k] for k, t in self._tables()):
-            plugins.load(self.plugins)
         d = dataclasses.asdict(self)
         d.pop("suite")
         d.pop("plugins")
@@ -62,10 +61,11 @@ class RunSpec:
                         del table[name]
         return d
 
-    def _tables(self, d: dict[str, Any] | None = None) -> list[tuple[str, dict[str, Any]]]:
-        """(kind, table) of the problem and of each method component, of ``d`` or of this spec."""
-        problem, method = (d["problem"], d["method"]) if d else (self.problem, self.method)
-        return [("problem", problem)] + [(k, method[k]) for k in COMPONENTS if k in method]
+    @staticmethod
+    def _tables(d: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """(kind, table) of the problem and of each method component of ``d``."""
+        method = d["method"]
+        return [("problem", d["problem"])] + [(k, method[k]) for k in COMPONENTS if k in method]
 
     @property
     def run_id(self) -> str:
