@@ -19,20 +19,28 @@ from pinnbench.geometry.base import Geometry, GeometryError
 from pinnbench.geometry.primitives import Box
 
 
-def _same_dim(a: Geometry, b: Geometry, what: str) -> None:
-    if a.dim != b.dim:
-        raise GeometryError(f"{what}: operands of dimension {a.dim} and {b.dim}")
-
-
 @dataclasses.dataclass(frozen=True)
-class Difference(Geometry):
-    """a minus b (b's boundary inside a becomes a hole's boundary)."""
+class _Pair(Geometry):
+    """An operation on two geometries of one dimension; its boundary draws on both's leaves."""
 
     a: Geometry
     b: Geometry
+    operation = ""
 
     def __post_init__(self) -> None:
-        _same_dim(self.a, self.b, "difference")
+        if self.a.dim != self.b.dim:
+            raise GeometryError(f"{self.operation}: operands of dimension {self.a.dim} and "
+                                f"{self.b.dim}")
+
+    def leaves(self) -> tuple[tuple[Any, float], ...]:
+        return self.a.leaves() + self.b.leaves()
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference(_Pair):
+    """a minus b (b's boundary inside a becomes a hole's boundary)."""
+
+    operation = "difference"
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         return self.a.bounds()
@@ -48,12 +56,8 @@ class Difference(Geometry):
 
 
 @dataclasses.dataclass(frozen=True)
-class Union(Geometry):
-    a: Geometry
-    b: Geometry
-
-    def __post_init__(self) -> None:
-        _same_dim(self.a, self.b, "union")
+class Union(_Pair):
+    operation = "union"
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         (la, ha), (lb, hb) = self.a.bounds(), self.b.bounds()
@@ -62,21 +66,14 @@ class Union(Geometry):
     def sdf(self, x: Any, xp: Any = jnp) -> Any:
         return xp.minimum(self.a.sdf(x, xp), self.b.sdf(x, xp))
 
-    def leaves(self) -> tuple[tuple[Any, float], ...]:
-        return self.a.leaves() + self.b.leaves()
-
     def proposal(self) -> Any:
         lo, hi = self.bounds()
         return Box(tuple(lo), tuple(hi))
 
 
 @dataclasses.dataclass(frozen=True)
-class Intersection(Geometry):
-    a: Geometry
-    b: Geometry
-
-    def __post_init__(self) -> None:
-        _same_dim(self.a, self.b, "intersection")
+class Intersection(_Pair):
+    operation = "intersection"
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         (la, ha), (lb, hb) = self.a.bounds(), self.b.bounds()
@@ -84,9 +81,6 @@ class Intersection(Geometry):
 
     def sdf(self, x: Any, xp: Any = jnp) -> Any:
         return xp.maximum(self.a.sdf(x, xp), self.b.sdf(x, xp))
-
-    def leaves(self) -> tuple[tuple[Any, float], ...]:
-        return self.a.leaves() + self.b.leaves()
 
     def proposal(self) -> Any:
         return self.a.proposal()

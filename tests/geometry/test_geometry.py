@@ -69,3 +69,13 @@ def test_outward_normals_of_square_and_hole():
 def test_unknown_part_is_refused():
     with pytest.raises(GeometryError, match="no boundary part 'holes'"):
         square_minus_disk().sample_boundary(KEY, 10, np.float64, part="holes")
+
+
+def test_operands_of_different_dimension_are_refused():
+    from pinnbench.geometry import Intersection, Union
+
+    for op, name in ((Union, "union"), (Intersection, "intersection")):
+        with pytest.raises(GeometryError, match=f"{name}: operands of dimension 1 and 2"):
+            op(Box((0.0,), (1.0,)), Ball((0.0, 0.0), 1.0))
+    with pytest.raises(GeometryError, match="difference: operands of dimension 2 and 1"):
+        Box((0.0, 0.0), (1.0, 1.0)) - Box((0.0,), (1.0,))
