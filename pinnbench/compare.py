@@ -503,3 +503,57 @@ def format_table(table: pd.DataFrame, metric: str, fmt: str, method_label: str =
         note = TARGET_NOTE if "target_reached" in table.columns else ""
         return _latex(header, rows, numeric, table["problem"].astype(str).tolist(), note)
     return _html(header, rows, metric)
+
+
+# ---- tuning: the selected configurations, and the error vs tuning budget ---------------------
+def tuned_columns(metric: str) -> list[Column]:
+    """The columns of ``compare --tuned`` (rows from :func:`pinnbench.tuning.tuned_table`)."""
+    return [Column("problem", lambda r: (str(r.problem),), False),
+            Column("method", lambda r: (str(r.method),), False),
+            Column("selected", lambda r: (str(r.selected),), False),
+            Column("configs", lambda r: (str(r.configs),)),
+            Column("tuning runs", lambda r: (str(r.tuning_runs),)),
+            Column("tuning s", lambda r: (Num(r.tuning_s, "fixed", 1),)),
+            Column("train_loss", lambda r: (Num(r.criterion),)),
+            Column("ok", lambda r: (r.ok,)),
+            Column(f"median {metric}", lambda r: (Num(r.median, digits=3),)),
+            Column("[Q1, Q3]", lambda r: ("[", Num(r.q25), ", ", Num(r.q75), "]"))]
+
+
+def budget_columns(metric: str) -> list[Column]:
+    """The columns of the error-vs-tuning-budget view (:func:`pinnbench.tuning.budget_curve`)."""
+    return [Column("problem", lambda r: (str(r.problem),), False),
+            Column("method", lambda r: (str(r.method),), False),
+            Column("configurations tried", lambda r: (f"{r.k} of {r.configs}",)),
+            Column(f"median {metric} of the pick", lambda r: (Num(r.median, digits=3),)),
+            Column("[Q1, Q3] over orderings", lambda r: ("[", Num(r.q25), ", ", Num(r.q75),
+                                                         "]"))]
+
+
+def render_rows(table: pd.DataFrame, cols: list[Column], title: str) -> Table:
+    """A table of these columns for the terminal."""
+    out = Table(title=title)
+    for c in cols:
+        out.add_column(c.header, justify="right" if c.numeric else "left")
+    for r in table.itertuples():
+        out.add_row(*(_render(c.cell(r), _text_number, str) for c in cols))
+    return out
+
+
+def format_rows(table: pd.DataFrame, cols: list[Column], fmt: str, title: str) -> str:
+    """A table of these columns as ``md``, ``latex``, ``html`` or ``csv`` (unrounded)."""
+    if fmt == "csv":
+        return table.to_csv(index=False)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    number, text, _ = _WRITERS[fmt]
+    rows = [[_render(c.cell(r), number, text) for c in cols] for r in table.itertuples()]
+    header, numeric = [c.header for c in cols], [c.numeric for c in cols]
+    if fmt == "md":
+        return _markdown(header, rows, numeric)
+    if fmt == "latex":
+        return _latex(header, rows, numeric, table["problem"].astype(str).tolist(), title)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return (f'<table class="pinnbench-compare">\n<caption>{html.escape(title)}</caption>\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n")

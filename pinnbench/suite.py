@@ -57,21 +57,73 @@ class Suite:
     def method_labels(self) -> list[str]:
         return list(self.doc["methods"])
 
+    @property
+    def tuning(self) -> dict[str, Any] | None:
+        """The validated ``[tuning]`` table (budget, tune_seeds, criterion, seed), or None."""
+        return self.doc.get("tuning")
+
+    def configurations(self, label: str) -> list[dict[str, Any]]:
+        """Every configuration a method's sweeps expand to (one when it sweeps nothing)."""
+        return list(self.doc["configurations"][label])
+
+    def tried(self, label: str) -> list[dict[str, Any]]:
+        """The configurations tuning tries: ``budget`` of them drawn (seeded, in their order)
+        where the sweep has more; every configuration without ``[tuning]``."""
+        configs = self.configurations(label)
+        budget = self.tuning["budget"] if self.tuning else len(configs)
+        if len(configs) <= budget:
+            return configs
+        import numpy as np
+
+        rng = np.random.default_rng([self.tuning["seed"], *label.encode()])
+        return [configs[i] for i in sorted(rng.choice(len(configs), budget, replace=False))]
+
+    def tuned(self, label: str) -> bool:
+        """Whether the method's configuration is chosen by tuning (it has several)."""
+        return self.tuning is not None and len(self.configurations(label)) > 1
+
+    def cells(self, only: str | None = None) -> list[tuple[str, str]]:
+        """The (problem, method) labels that ``only`` (a glob) selects, in a stable order."""
+        return [(p, m) for p in self.doc["problems"] for m in self.doc["methods"]
+                if not only or any(fnmatch.fnmatch(s, only) for s in (f"{p}/{m}", p, m))]
+
+    def spec(self, p_label: str, m_label: str, method: dict[str, Any], seed: int) -> RunSpec:
+        """One run of a configuration of a method on a problem."""
+        problem = self.doc["problems"][p_label]
+        code = plugin_code(problem, method)
+        return RunSpec(self.name, p_label, problem, m_label, method, seed,
+                       self.doc.get("data_seed", seed), self.doc["precision"],
+                       self.doc["budget"], self.plugins if code else (), code)
+
     def runs(self, only: str | None = None, seeds: list[int] | None = None) -> list[RunSpec]:
-        """Every (problem, method, seed) run of the suite, in a stable order."""
+        """Every run the suite can name now, in a stable order: each configuration of each
+        (problem, method) on each seed. With ``[tuning]``, a method with several configurations
+        runs the ones it tries on ``tune_seeds`` (its runs on ``seeds`` follow the selection,
+        :meth:`final_runs`)."""
+        seeds = seeds if seeds is not None else self.seeds
         out = []
-        for p_label, problem in self.doc["problems"].items():
-            for m_label, method in self.doc["methods"].items():
-                cell = f"{p_label}/{m_label}"
-                if only and not any(fnmatch.fnmatch(s, only) for s in (cell, p_label, m_label)):
-                    continue
-                code = plugin_code(problem, method)
-                for seed in seeds if seeds is not None else self.seeds:
-                    data_seed = self.doc.get("data_seed", seed)
-                    out.append(RunSpec(self.name, p_label, problem, m_label, method, seed,
-                                       data_seed, self.doc["precision"], self.doc["budget"],
-                                       self.plugins if code else (), code))
+        for p_label, m_label in self.cells(only):
+            tuned = self.tuned(m_label)
+            for method in self.tried(m_label):
+                for seed in self.tuning["tune_seeds"] if tuned else seeds:
+                    out.append(self.spec(p_label, m_label, method, seed))
         return out
+
+    def final_runs(self, selected: dict[tuple[str, str], dict[str, Any]],
+                   seeds: list[int] | None = None) -> list[RunSpec]:
+        """The selected configuration of each tuned (problem, method) on the suite's seeds."""
+        seeds = seeds if seeds is not None else self.seeds
+        return [self.spec(p, m, method, seed) for (p, m), method in selected.items()
+                for seed in seeds]
+
+    def pending(self, only: str | None = None, seeds: list[int] | None = None) -> int:
+        """How many runs the selection adds to :meth:`runs` (0 without ``[tuning]``)."""
+        n_seeds = len(seeds if seeds is not None else self.seeds)
+        return sum(n_seeds for _, m in self.cells(only) if self.tuned(m))
+
+    @property
+    def swept(self) -> bool:
+        return any(len(c) > 1 for c in self.doc["configurations"].values())
 
 
 # ---- small validators -------------------------------------------------------------------------
@@ -127,6 +179,50 @@ class _Checker:
             self.fail(where, f"impossible value {value!r}; expected {expect}")
         return value
 
+    def setting(self, table: dict, name: str, t: Any, key: str, *,
+                check: Callable[[Any], bool] | None = None, expect: str = "") -> Any:
+        """An option's value, or a sweep over values (``{ sweep = ... }``), each checked."""
+        if is_sweep(table[name]):
+            return self.sweep(table[name], t, f"{key}.{name}", check=check, expect=expect)
+        return self.scalar(table, name, t, key, check=check, expect=expect)
+
+    def sweep(self, table: dict, t: Any, where: str, *,
+              check: Callable[[Any], bool] | None = None, expect: str = "") -> dict[str, Any]:
+        """``{ sweep = [v, ...] }`` or ``{ sweep = "loguniform", low, high, n, seed }``."""
+        kind = table["sweep"]
+        if isinstance(kind, list):
+            self.known_keys(table, ["sweep"], where)
+            if not kind:
+                self.fail(f"{where}.sweep", "empty list; expected at least one value")
+            values = [self.scalar({f"sweep[{i}]": v}, f"sweep[{i}]", t, where, check=check,
+                                  expect=expect) for i, v in enumerate(kind)]
+            repeated = [v for i, v in enumerate(values) if v in values[:i]]
+            if repeated:
+                self.fail(f"{where}.sweep", f"value {repeated[0]!r} appears more than once; "
+                                            "expected distinct values (a repeat is the same run)")
+            return {"sweep": values}
+        if kind != "loguniform":
+            self.fail(f"{where}.sweep", f"unknown sweep {_describe(kind)}; expected a list of "
+                                        'values or "loguniform"')
+        self.known_keys(table, ["sweep", *LOGUNIFORM_KEYS], where)
+        if t is not float:
+            self.fail(f"{where}.sweep", f"a loguniform sweep needs a number option, this one "
+                                        f"takes {_type_name(t)}; list its values instead")
+        for k in ("low", "high", "n"):
+            if k not in table:
+                self.fail(f"{where}.{k}", "missing; a loguniform sweep needs low, high and n")
+        low, high = (self.scalar(table, k, float, where, check=lambda v: v > 0, expect="> 0")
+                     for k in ("low", "high"))
+        if not low < high:
+            self.fail(f"{where}.low", f"expected low < high, got low = {low:g}, high = {high:g}")
+        for k, v in (("low", low), ("high", high)):
+            if check is not None and not check(v):
+                self.fail(f"{where}.{k}", f"impossible value {v!r}; expected {expect}")
+        n = self.scalar(table, "n", int, where, check=lambda v: v >= 1, expect=">= 1")
+        seed = (self.scalar(table, "seed", int, where, check=lambda v: v >= 0, expect=">= 0")
+                if "seed" in table else 0)
+        return {"sweep": "loguniform", "low": low, "high": high, "n": n, "seed": seed}
+
     def component(self, kind: str, table: Any, key: str, default_type: str | None = None,
                   partial: bool = False) -> dict[str, Any]:
         """Validate ``{type = name, option = value, ...}`` against the registered class."""
@@ -151,9 +247,9 @@ class _Checker:
         resolved: dict[str, Any] = {"type": name}
         for fname, f in fields.items():
             if fname in table:
-                resolved[fname] = self.scalar(table, fname, hints[fname], key,
-                                              check=f.metadata.get("check"),
-                                              expect=f.metadata.get("expect", ""))
+                resolved[fname] = self.setting(table, fname, hints[fname], key,
+                                               check=f.metadata.get("check"),
+                                               expect=f.metadata.get("expect", ""))
             elif not partial:
                 resolved[fname] = f.default
         return resolved
@@ -162,7 +258,8 @@ class _Checker:
 def _merge(base: dict, override: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in override.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
+        # A sweep replaces a sweep whole: a list sweep over a loguniform one keeps no low/high.
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and not is_sweep(v):
             out[k] = _merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
@@ -170,9 +267,16 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 TOP_KEYS = ["name", "description", "plugins", "seeds", "data_seed", "precision", "budget",
-            "problems", "defaults", "methods", "executor", "profile"]
+            "problems", "defaults", "methods", "executor", "tuning", "profile"]
 BUDGET_KEYS = ["steps", "time_s", "eval_every"]
-METHOD_KEYS = [*COMPONENTS, "weights"]
+METHOD_KEYS = [*COMPONENTS, "weights", "sweep"]
+LOGUNIFORM_KEYS = ["low", "high", "n", "seed"]
+SWEEP_MODES = ("grid", "random")
+SWEEP_KEYS = ["mode", "n", "seed", *COMPONENTS, "weights"]
+TUNING_KEYS = ["budget", "tune_seeds", "criterion", "seed"]
+# What tuning selects on. Only quantities of training: the selection never sees the evaluation
+# grid the error metrics are computed on (pinnbench/tuning.py).
+CRITERIA = ("train_loss",)
 
 
 def _type_in(doc: dict, *path: str) -> str | None:
@@ -205,15 +309,9 @@ def _validate(doc: dict, c: _Checker, prefix: str = "", partial: bool = False,
         c.fail(key("name"), f"expected a plain name of letters, digits, '_', '-' and '.' "
                             f"(not starting with '.', at most 100), got {doc['name'][:60]!r}")
     if "seeds" in doc:
-        seeds = doc["seeds"]
-        if not isinstance(seeds, list) or not seeds or not all(
-                _coerce(s, int)[0] and s >= 0 for s in seeds):
-            c.fail(key("seeds"), f"expected a non-empty list of integers >= 0, got "
-                                 f"{_describe(seeds)[:80]}")
-        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
-        if repeated:
-            c.fail(key("seeds"), f"seed {repeated[0]} appears more than once; expected "
-                                 "distinct seeds (a repeated seed is the same run)")
+        _seed_list(doc["seeds"], c, key("seeds"))
+    if "tuning" in doc:
+        out["tuning"] = _tuning(doc["tuning"], c, key("tuning"), partial)
     if "data_seed" in doc:
         c.scalar(doc, "data_seed", int, prefix, check=lambda v: v >= 0, expect=">= 0")
     if "precision" in doc:
@@ -237,7 +335,7 @@ def _validate(doc: dict, c: _Checker, prefix: str = "", partial: bool = False,
                            for label, p in problems.items()}
     if "defaults" in doc:
         out["defaults"] = _method(doc["defaults"], c, key("defaults"),
-                                  lambda part: _type_in(base, "defaults", part))
+                                  lambda part: _type_in(base, "defaults", part), defaults=True)
     if "executor" in doc:
         out["executor"] = _executor(doc["executor"], c, key("executor"))
     if "methods" in doc:
@@ -253,18 +351,110 @@ def _validate(doc: dict, c: _Checker, prefix: str = "", partial: bool = False,
     return out
 
 
-def _method(table: Any, c: _Checker, key: str, type_of: Callable[[str], str | None]) -> dict:
+def _seed_list(seeds: Any, c: _Checker, key: str) -> list[int]:
+    if not isinstance(seeds, list) or not seeds or not all(
+            _coerce(s, int)[0] and s >= 0 for s in seeds):
+        c.fail(key, f"expected a non-empty list of integers >= 0, got {_describe(seeds)[:80]}")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        c.fail(key, f"seed {repeated[0]} appears more than once; expected distinct seeds "
+                    "(a repeated seed is the same run)")
+    return seeds
+
+
+def _tuning(table: Any, c: _Checker, key: str, partial: bool) -> dict[str, Any]:
+    """``[tuning]``: configurations per method, the seeds they are tried on, the criterion."""
+    table = c.table(table, key)
+    c.known_keys(table, TUNING_KEYS, key)
+    if not partial:
+        for required in ("budget", "tune_seeds"):
+            if required not in table:
+                c.fail(f"{key}.{required}", "missing required key")
+    out: dict[str, Any] = {}
+    if "budget" in table:
+        out["budget"] = c.scalar(table, "budget", int, key, check=lambda v: v >= 1,
+                                 expect=">= 1 configurations per method")
+    if "tune_seeds" in table:
+        out["tune_seeds"] = _seed_list(table["tune_seeds"], c, f"{key}.tune_seeds")
+    if "criterion" in table:
+        name = c.scalar(table, "criterion", str, key)
+        if name not in CRITERIA:
+            c.fail(f"{key}.criterion", f"unknown criterion {name!r}{suggest(name, CRITERIA)}; "
+                                       f"expected one of: {', '.join(CRITERIA)} (never a test "
+                                       "metric: those see the evaluation grid)")
+        out["criterion"] = name
+    if "seed" in table:
+        out["seed"] = c.scalar(table, "seed", int, key, check=lambda v: v >= 0, expect=">= 0")
+    return out
+
+
+def _weights(table: Any, c: _Checker, key: str) -> dict[str, Any]:
+    weights = c.table(table, key)
+    return {name: c.setting(weights, name, float, key, check=lambda v: v >= 0, expect=">= 0")
+            for name in weights}
+
+
+def _method(table: Any, c: _Checker, key: str, type_of: Callable[[str], str | None],
+            defaults: bool = False) -> dict:
     """Validate the options a method (or the defaults) sets; types may come from elsewhere."""
     table = c.table(table, key)
-    c.known_keys(table, METHOD_KEYS, key)
+    c.known_keys(table, [k for k in METHOD_KEYS if not (defaults and k == "sweep")], key)
     out = {part: c.component(part, table[part], f"{key}.{part}", default_type=type_of(part),
                              partial=True)
            for part in COMPONENTS if part in table}
     if "weights" in table:
-        weights = c.table(table["weights"], f"{key}.weights")
-        out["weights"] = {name: c.scalar(weights, name, float, f"{key}.weights",
-                                         check=lambda v: v >= 0, expect=">= 0")
-                          for name in weights}
+        out["weights"] = _weights(table["weights"], c, f"{key}.weights")
+    if "sweep" in table:
+        out["sweep"] = _sweep_table(table["sweep"], c, f"{key}.sweep",
+                                    lambda part: _type_in(table, part) or type_of(part))
+    return out
+
+
+def _axes(table: Any, c: _Checker, key: str) -> dict[str, Any]:
+    """A sweep table's options of one part: a list of values reads as ``{ sweep = [...] }``."""
+    table = c.table(table, key)
+    out = {}
+    for name, value in table.items():
+        if name == "type":
+            c.fail(f"{key}.type", "a component's type cannot be swept; make one method per type")
+        if isinstance(value, list):
+            value = {"sweep": value}
+        if not is_sweep(value):
+            c.fail(f"{key}.{name}", f"expected a list of values or a {{ sweep = ... }} table, "
+                                    f"got {_describe(value)[:80]}")
+        out[name] = value
+    return out
+
+
+def _sweep_table(table: Any, c: _Checker, key: str,
+                 type_of: Callable[[str], str | None]) -> dict[str, Any]:
+    """``[methods.NAME.sweep]``: how the method's swept options combine, and more of them."""
+    table = c.table(table, key)
+    c.known_keys(table, SWEEP_KEYS, key)
+    out: dict[str, Any] = {}
+    if "mode" in table:
+        mode = c.scalar(table, "mode", str, key)
+        if mode not in SWEEP_MODES:
+            c.fail(f"{key}.mode", f"unknown mode {mode!r}{suggest(mode, SWEEP_MODES)}; "
+                                  f"expected one of: {', '.join(SWEEP_MODES)}")
+        out["mode"] = mode
+    for k in ("n", "seed"):
+        if k in table:
+            low = 1 if k == "n" else 0
+            out[k] = c.scalar(table, k, int, key, check=lambda v, low=low: v >= low,
+                              expect=f">= {low}")
+    for part in COMPONENTS:
+        if part in table:
+            # Checked against the part's options once its type is known (_finish); the type
+            # named here only tells a profile's partial check what the options are.
+            axes = _axes(table[part], c, f"{key}.{part}")
+            if type_of(part) is not None:
+                c.component(part, axes, f"{key}.{part}", default_type=type_of(part),
+                            partial=True)
+            out[part] = axes
+    if "weights" in table:
+        out["weights"] = _weights(_axes(table["weights"], c, f"{key}.weights"), c,
+                                  f"{key}.weights")
     return out
 
 
@@ -314,7 +504,8 @@ def _check_compatibility(doc: dict, c: _Checker) -> None:
                    f"{suggest(label, list(doc['methods']))}; methods: {', '.join(doc['methods'])}")
     problems = {label: _build(c, "problem", p, f"problems.{label}")
                 for label, p in doc["problems"].items()}
-    for m_label, method in doc["methods"].items():
+    for m_label, method in ((m, config) for m, configs in doc["configurations"].items()
+                            for config in configs):
         spec = RunSpec(doc["name"], "", {}, m_label, method, 0, 0, doc["precision"],
                        doc["budget"])
         built = {kind: _build(c, kind, spec.part(kind), f"methods.{m_label}.{kind}")
@@ -339,7 +530,7 @@ def _finish(doc: dict, c: _Checker) -> dict:
         c.fail("budget", "expected budget.steps and/or budget.time_s")
     budget.setdefault("eval_every", min(budget.get("steps", 1000), 1000))
     defaults = doc.pop("defaults", {})
-    methods = {}
+    methods, configurations = {}, {}
     for label, method in doc["methods"].items():
         # A method that names another type than the defaults replaces that part outright.
         base = {part: table for part, table in defaults.items()
@@ -348,14 +539,19 @@ def _finish(doc: dict, c: _Checker) -> dict:
         merged = _merge(base, method)
         merged.setdefault("loss", dict(DEFAULT_LOSS))
         key = f"methods.{label}"
-        resolved = {}
+        resolved: dict[str, Any] = {}
         for part in COMPONENTS:
             if part not in merged:
                 c.fail(f"{key}.{part}", f"missing; set it in [{key}.{part}] or [defaults.{part}]")
             resolved[part] = c.component(part, merged[part], f"{key}.{part}")
         resolved["weights"] = merged.get("weights", {})
+        sweep = merged.get("sweep", {})
+        _add_axes(resolved, sweep, c, key)
         methods[label] = resolved
-    doc["methods"] = methods
+        configurations[label] = _configurations(resolved, sweep, c, key)
+    doc["methods"], doc["configurations"] = methods, configurations
+    if "tuning" in doc:
+        _check_tuning(doc, c)
     for p_label, p in doc["problems"].items():
         problem = _build(c, "problem", p, f"problems.{p_label}")
         names = [con.name for con in problem.constraints()]
@@ -366,6 +562,108 @@ def _finish(doc: dict, c: _Checker) -> dict:
                            f"problem {p_label!r} has no constraint {w!r}{suggest(w, names)}; "
                            f"expected one of: {', '.join(names)}")
     return doc
+
+
+# ---- sweeps: a method's swept options -> its configurations ----------------------------------
+def is_sweep(value: Any) -> bool:
+    """An option's ``{ sweep = [...] | "loguniform", ... }`` (not a method's [sweep] table)."""
+    return isinstance(value, dict) and "sweep" in value and not isinstance(value["sweep"], dict)
+
+
+def _add_axes(method: dict, sweep: dict, c: _Checker, key: str) -> None:
+    """The options of a ``[sweep]`` table, checked against the resolved parts, into ``method``."""
+    for part in (*COMPONENTS, "weights"):
+        if part not in sweep:
+            continue
+        if part == "weights":
+            axes = sweep[part]
+        else:
+            axes = c.component(part, {"type": method[part]["type"], **sweep[part]},
+                               f"{key}.sweep.{part}", partial=True)
+        for name, axis in axes.items():
+            if name == "type":
+                continue
+            if is_sweep(method[part].get(name)):
+                c.fail(f"{key}.sweep.{part}.{name}", f"swept twice (also in {key}.{part}."
+                                                     f"{name}); expected one sweep per option")
+            method[part][name] = axis
+
+
+def sweep_axes(method: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(part, option, sweep) of every swept option of a method, in a stable order."""
+    return [(part, name, value) for part in (*COMPONENTS, "weights")
+            for name, value in sorted(method.get(part, {}).items()) if is_sweep(value)]
+
+
+def _round(value: float) -> float:
+    # Four significant digits: a drawn value reads well in a label and a table.
+    return float(f"{value:.4g}")
+
+
+def axis_values(axis: dict[str, Any]) -> list[Any]:
+    """A sweep's values: its list, or ``n`` log-uniform draws (seeded, ascending)."""
+    if isinstance(axis["sweep"], list):
+        return list(axis["sweep"])
+    import numpy as np
+
+    rng = np.random.default_rng(axis["seed"])
+    draws = np.exp(rng.uniform(np.log(axis["low"]), np.log(axis["high"]), axis["n"]))
+    return sorted({_round(v) for v in draws})
+
+
+def _configurations(method: dict, sweep: dict, c: _Checker, key: str) -> list[dict[str, Any]]:
+    """Every configuration of a method: the grid of its sweeps, or ``n`` random draws."""
+    import itertools
+
+    import numpy as np
+
+    mode = sweep.get("mode", "grid")
+    axes = sweep_axes(method)
+    if mode == "grid" and "n" in sweep:
+        c.fail(f"{key}.sweep.n", 'only with mode = "random"; a grid has every combination')
+    if mode == "random" and "n" not in sweep:
+        c.fail(f"{key}.sweep.n", 'missing; mode = "random" draws n configurations')
+    if not axes:
+        return [method]
+    discrete = all(isinstance(a["sweep"], list) for _, _, a in axes)
+    if mode == "grid":
+        combos = list(itertools.product(*(axis_values(a) for _, _, a in axes)))
+    elif discrete:
+        grid = list(itertools.product(*(a["sweep"] for _, _, a in axes)))
+        if sweep["n"] > len(grid):
+            c.fail(f"{key}.sweep.n", f"{sweep['n']} configurations asked of a grid of "
+                                     f"{len(grid)}; expected at most {len(grid)}")
+        rng = np.random.default_rng(sweep.get("seed", 0))
+        combos = [grid[i] for i in rng.choice(len(grid), sweep["n"], replace=False)]
+    else:  # random search: each option drawn on its own, a range anywhere in it
+        rng = np.random.default_rng(sweep.get("seed", 0))
+        combos = [tuple(a["sweep"][rng.integers(len(a["sweep"]))] if isinstance(a["sweep"], list)
+                        else _round(float(np.exp(rng.uniform(np.log(a["low"]),
+                                                             np.log(a["high"])))))
+                        for _, _, a in axes) for _ in range(sweep["n"])]
+    out = []
+    for combo in dict.fromkeys(combos):  # a repeated draw is the same run
+        config = copy.deepcopy(method)
+        for (part, name, _), value in zip(axes, combo, strict=True):
+            config[part][name] = value
+        out.append(config)
+    return out
+
+
+def _check_tuning(doc: dict, c: _Checker) -> None:
+    tuning = doc["tuning"]
+    tuning.setdefault("criterion", CRITERIA[0])
+    tuning.setdefault("seed", 0)
+    shared = sorted(set(tuning["tune_seeds"]) & set(doc["seeds"]))
+    if shared:
+        c.fail("tuning.tune_seeds", f"seed {shared[0]} is also in seeds; expected tune seeds "
+                                    "apart from the seeds the selected configurations are "
+                                    "reported on")
+    for label, configs in doc["configurations"].items():
+        if 1 < len(configs) < tuning["budget"]:
+            c.fail(f"methods.{label}", f"its sweeps make {len(configs)} configurations, fewer "
+                                       f"than tuning.budget = {tuning['budget']}; expected at "
+                                       "least the budget (widen the sweep or lower the budget)")
 
 
 def _load_plugins(raw: dict, c: _Checker, path: Path) -> tuple[str, ...]:

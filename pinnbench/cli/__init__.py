@@ -1,5 +1,5 @@
 """Command-line interface: ``pinnbench run | compare | list | check | plot | report | collect |
-reference | verify``."""
+export | reference | verify``."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 
               soft_wrap=True)
 
 EXIT_BAD_INPUT = 2
+ASK_ABOVE = 100  # runs a suite with sweeps may make before `run` asks for --yes
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
@@ -227,6 +228,11 @@ def run(
     progress_every: Annotated[float, typer.Option(
         metavar="SECONDS", help="without a terminal (logs, nohup, SLURM): seconds between two "
         "progress lines of a run", min=0)] = LINE_EVERY_S,
+    yes: Annotated[bool, typer.Option("--yes", help="run a suite whose sweeps make more than "
+                                      "--ask-above runs without asking")] = False,
+    ask_above: Annotated[int, typer.Option(
+        metavar="N", help="ask before running a suite whose sweeps make more runs than this",
+        min=0)] = ASK_ABOVE,
     plugin: PluginOption = None,
 ) -> None:
     """Train every (problem, method, seed) of SUITE and record each run to Parquet."""
@@ -234,6 +240,8 @@ def run(
     from pinnbench.executors import ExecutorConfig
 
     loaded, specs = _checked_runs(suite, profile, only, seeds, plugin_refs)
+    _confirm_sweeps(suite, loaded, len(specs) + loaded.pending(only, _parse_seeds(seeds)),
+                    ask_above, yes)
     resources = _parse_method_resources(method_resources)
     for label in resources:
         if label not in loaded.method_labels:
@@ -260,7 +268,73 @@ def run(
 
     if config.type != "local":
         _submit(config, specs, target, wait)
+        finals = _selected_runs(loaded, specs, target, seeds)
+        if finals:
+            _submit(config, finals, target, wait)
         return
+    outcome = _train(specs, target, config, isolate, progress_every)
+    finals = _selected_runs(loaded, specs, target, seeds)
+    if finals:
+        outcome = _add(outcome, _train(finals, target, config, isolate, progress_every))
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "nothing new"
+    busy = f", {outcome.elsewhere} running in another process" if outcome.elsewhere else ""
+    out.print(f"{outcome.total} runs in {target}: {outcome.skipped} already finished, "
+              f"{counts}{busy}")
+    _next_command(target, tuned=loaded.tuning is not None)
+
+
+def _add(a, b):
+    """Two suite outcomes (the tuning runs, then the selected ones) as one."""
+    import dataclasses
+
+    statuses = {k: a.statuses.get(k, 0) + b.statuses.get(k, 0)
+                for k in {*a.statuses, *b.statuses}}
+    return dataclasses.replace(a, total=a.total + b.total, skipped=a.skipped + b.skipped,
+                               statuses=statuses, elsewhere=a.elsewhere + b.elsewhere)
+
+
+def _confirm_sweeps(suite: Path, loaded, count: int, ask_above: int, yes: bool) -> None:
+    """A suite whose sweeps make more than ``ask_above`` runs runs only when confirmed."""
+    if yes or not loaded.swept or count <= ask_above:
+        return
+    line = f"{suite}: its sweeps make {count} runs, more than --ask-above {ask_above}"
+    if sys.stdin.isatty() and out.is_terminal:
+        if typer.confirm(f"{line}; run them?", default=False):
+            return
+        raise typer.Exit(1)
+    raise _bad_input(f"{line}; pass --yes to run them")
+
+
+def _selected_runs(loaded, specs: list, target: Path, seeds: str | None) -> list:
+    """With ``[tuning]``: once every tuning run has a row, the selected configuration of each
+    tuned (problem, method) on the suite's seeds (recorded in tuning.json); else nothing."""
+    if loaded.tuning is None:
+        return []
+    from pinnbench.results.store import load_runs
+    from pinnbench.tuning import plan_cells, selected_methods, write_record
+
+    tuning_specs = [s for s in specs if loaded.tuned(s.method_label)]
+    untuned = [s for s in specs if not loaded.tuned(s.method_label)]
+    ids = {s.run_id for s in tuning_specs}
+    runs = load_runs(target) if ids else None
+    recorded = runs[runs["run_id"].isin(ids)] if runs is not None and not runs.empty else None
+    if ids and (recorded is None or set(recorded["run_id"]) != ids):
+        done = 0 if recorded is None else recorded["run_id"].nunique()
+        out.print(f"tuning: {done} of {len(ids)} tuning runs recorded in {target}; rerun this "
+                  "command once they are, to run the selected configurations", highlight=False)
+        return []
+    selected = selected_methods(recorded) if ids else {}
+    finals = loaded.final_runs(selected, _parse_seeds(seeds))
+    write_record(target, loaded.tuning, _parse_seeds(seeds) or loaded.seeds,
+                 plan_cells(loaded, tuning_specs, untuned + finals))
+    out.print(f"tuning: {len(ids)} tuning runs, a configuration selected for each of "
+              f"{len(selected)} (problem, method) on {loaded.tuning['criterion']}; "
+              f"{len(finals)} runs of them on the suite's seeds", highlight=False)
+    return finals
+
+
+def _train(specs: list, target: Path, config, isolate: bool, progress_every: float):
+    """Run specs on this machine with a progress display; Ctrl-C and SIGTERM exit cleanly."""
     from pinnbench.runner import run_suite
 
     # A live bar needs a terminal to redraw in and one run at a time; elsewhere plain lines,
@@ -286,15 +360,12 @@ def run(
                          ) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "nothing new"
-    busy = f", {outcome.elsewhere} running in another process" if outcome.elsewhere else ""
-    out.print(f"{outcome.total} runs in {target}: {outcome.skipped} already finished, "
-              f"{counts}{busy}")
-    _next_command(target)
+    return outcome
 
 
-def _next_command(target: Path) -> None:
-    out.print(f"next: pinnbench compare {target}", highlight=False, soft_wrap=True)
+def _next_command(target: Path, tuned: bool = False) -> None:
+    out.print(f"next: pinnbench compare {target}{' --tuned' if tuned else ''}",
+              highlight=False, soft_wrap=True)
 
 
 def _checked_runs(suite: Path, profile: str | None, only: str | None, seeds: str | None,
@@ -384,10 +455,19 @@ def compare(
                                         "Wilcoxon-Holm tests, performance profiles")] = False,
     alpha: Annotated[float, typer.Option(help="significance level of the pairwise tests")]
     = 0.05,
+    tuned: Annotated[bool, typer.Option("--tuned", help="a tuned suite's results: per "
+                                        "(problem, method) the selected configuration, the "
+                                        "tuning cost and the test error")] = False,
+    budget_curve: Annotated[bool, typer.Option(
+        "--budget-curve", help="error vs tuning budget of methods with sweeps: the pick "
+        "after k configurations, median over random orderings")] = False,
     plugin: PluginOption = None,
 ) -> None:
     """Problem x method table: median error over seeds, its spread, time, speed, memory."""
     load_plugins_or_exit(plugin)
+    if tuned or budget_curve:
+        _compare_tuned(results, metric, fmt, out_file, tuned)
+        return
     from pinnbench.compare import FORMATS, comparison_table, format_table, render_table
     from pinnbench.results.store import load_history
 
@@ -439,12 +519,54 @@ def compare(
         return
     text = format_table(table, metric, fmt, label, baseline, target)
     text += "".join("\n" + ranking.format_summary(s, fmt) for s in summaries)
+    _emit(text, out_file)
+
+
+def _emit(text: str, out_file: Path | None) -> None:
+    """A formatted table to stdout, or to ``out_file`` (its folder made) with one line saying so."""
     if out_file is None:
         sys.stdout.write(text)
     else:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(text)
         out.print(f"wrote {out_file}")
+
+
+def _compare_tuned(results: Path, metric: str, fmt: str | None, out_file: Path | None,
+                   tuned: bool) -> None:
+    """``compare --tuned`` and ``--budget-curve``: the tuning record's view of the results."""
+    from pinnbench import compare, tuning
+
+    if out_file is not None and fmt is None:
+        fmt = _SUFFIX_FORMATS.get(out_file.suffix.lower())
+    if fmt is not None and fmt not in compare.FORMATS:
+        raise _bad_input(f"--format: expected one of {', '.join(compare.FORMATS)}, got {fmt!r}")
+    runs = load_runs_or_exit(results, metric)
+    record = tuning.read_record(results)
+    if tuned and record is None:
+        raise _bad_input(f"{results}: no {tuning.RECORD}; --tuned reads the results of a suite "
+                         "with [tuning]")
+    views = []
+    if tuned:
+        views.append((tuning.tuned_table(runs, record, metric), compare.tuned_columns(metric),
+                      f"tuned on {record['criterion']} over seeds {record['tune_seeds']} "
+                      f"(budget {record['budget']}); {metric} over seeds {record['seeds']}"))
+    # With a record, the curve uses the tuning runs: every configuration on the same seeds.
+    ids = [i for c in (record or {}).get("cells", []) for i in c["tuning_runs"]]
+    curve = tuning.budget_curve(runs[runs["run_id"].isin(ids)] if ids else runs, metric)
+    views.append((curve, compare.budget_columns(metric),
+                  f"{metric} of the configuration picked on train_loss after k tried "
+                  f"(median over {tuning.ORDERINGS} random orderings)"))
+    texts = []
+    for table, cols, title in views:
+        if fmt is None:
+            out.print(compare.render_rows(table, cols, title))
+        else:
+            texts.append(compare.format_rows(table, cols, fmt, title))
+    if fmt is None:
+        return
+    text = "\n".join(texts)
+    _emit(text, out_file)
 
 
 def _plain_table(header: list[str], rows: list[list[str]]) -> Table:
@@ -493,21 +615,43 @@ def validate(
     runs it would make, without training anything."""
     plugin_refs = load_plugins_or_exit(plugin)
     loaded, specs = _checked_runs(suite, profile, only, seeds, plugin_refs)
+    pending = loaded.pending(only, _parse_seeds(seeds))
     table = Table(title=f"{suite}: {len(specs)} runs (suite {loaded.name!r}"
                         f"{f', profile {profile}' if profile else ''})")
-    for col in ("run id", "problem", "method", "seed", "budget"):
+    swept = [c for c in ("configuration",) if loaded.swept]
+    for col in ("run id", "problem", "method", *swept, "seed", "budget"):
         table.add_column(col)
     for spec in specs:
         budget = ", ".join(f"{k} {v}" for k, v in spec.budget.items() if k != "eval_every")
-        table.add_row(spec.run_id, spec.problem_label, spec.method_label, str(spec.seed),
-                      budget)
+        config = [_configuration(loaded, spec)] if swept else []
+        table.add_row(spec.run_id, spec.problem_label, spec.method_label, *config,
+                      str(spec.seed), budget)
     out.print(table)
-    out.print(f"{suite}: valid; {len(specs)} runs, results in results/{loaded.name}",
+    if loaded.swept:
+        for label in loaded.method_labels:
+            n = len(loaded.configurations(label))
+            if n > 1:
+                tried = len(loaded.tried(label))
+                out.print(f"methods.{label}: {n} configurations"
+                          + (f", {tried} tried on tune seeds {loaded.tuning['tune_seeds']}"
+                             if loaded.tuning else ""), highlight=False)
+    after = (f" + {pending} of the selected configurations on seeds "
+             f"{_parse_seeds(seeds) or loaded.seeds}" if pending else "")
+    out.print(f"{suite}: valid; {len(specs)} runs{after}, results in results/{loaded.name}",
               highlight=False)
+
+
+def _configuration(loaded, spec) -> str:
+    """What sets a run's configuration apart among its method's: its swept options."""
+    from pinnbench.suite import sweep_axes
+
+    return ", ".join(f"{part}.{name}={spec.method[part][name]}" for part, name, _ in
+                     sweep_axes(loaded.doc["methods"][spec.method_label]))
 
 
 from pinnbench.cli import check as _check  # noqa: E402, F401  (defines `pinnbench check`)
 from pinnbench.cli import collect as _collect  # noqa: E402, F401  (defines `pinnbench collect`)
+from pinnbench.cli import export as _export  # noqa: E402, F401  (defines `pinnbench export`)
 from pinnbench.cli import plot as _plot  # noqa: E402, F401  (defines `pinnbench plot`)
 from pinnbench.cli import report as _report  # noqa: E402, F401  (defines `pinnbench report`)
 from pinnbench.cli import verify as _verify  # noqa: E402, F401  (defines `pinnbench verify`)
