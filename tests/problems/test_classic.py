@@ -4,6 +4,7 @@ reference (no AD at all)."""
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -108,3 +109,24 @@ def test_smoke_train(name, options):
     result = smoke_train({"type": name, **options})
     assert result.row["status"] == "ok"
     assert np.isfinite(result.row["loss"]) and np.isfinite(result.row["rel_l2"])
+
+
+@pytest.mark.parametrize("name,params", [("poisson1d", {}), ("heat", {}),
+                                         ("reaction_diffusion_nd", {"d": 3})])
+def test_box_boundary_points_cover_every_face_in_proportion_to_its_measure(name, params):
+    """Faces get floor or ceil of n times their share, whatever the key: with n = 2 both ends
+    of an interval are constrained (independent draws would miss one half the time)."""
+    problem = problems.get(name)(**params)
+    space = problem.dim - 1 if problem.time_dependent else problem.dim
+    lo, hi = np.asarray(problem.lower), np.asarray(problem.upper)
+    width = hi - lo
+    measure = np.repeat([np.prod(np.delete(width, i)) for i in range(space)], 2)
+    share = measure / measure.sum()
+    for n in (2 * space, 2 * space + 3, 101):
+        for seed in range(20):
+            x = np.asarray(problem.sample("boundary", jax.random.PRNGKey(seed), n, jnp.float64))
+            counts = [int(np.sum(np.isclose(x[:, a], (lo if s == 0 else hi)[a])))
+                      for a in range(space) for s in (0, 1)]
+            assert sum(counts) == n  # every point on exactly one face (corners have measure 0)
+            assert all(np.floor(n * p) <= c <= np.ceil(n * p) for c, p in
+                       zip(counts, share, strict=True)), (name, n, seed, counts)
