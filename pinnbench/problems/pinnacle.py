@@ -1,0 +1,259 @@
+"""Problems of PINNacle (Hao et al., NeurIPS 2024; definitions in its repository, src/pde/): the
+domains, coefficients, forcing and boundary data are PINNacle's, so errors are comparable.
+
+Residuals are PINNacle's unscaled ones (its loss is the plain sum of their mean squares).
+References: quadratic finite elements on curved meshes (scikit-fem, pinnbench.references.fem)
+where there is no closed form; PINNacle's own closed forms for PoissonND and HeatND.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from pinnbench.derivatives import Field
+from pinnbench.geometry import Ball, Disk, Geometry, Rectangle
+from pinnbench.problems.base import ClosedFormProblem, Constraint
+from pinnbench.problems.geometric import GeometryProblem, constant, outside_as_nan
+from pinnbench.protocols import LINEAR
+from pinnbench.references import fem
+from pinnbench.references.cache import cached
+from pinnbench.registry import option, positive, problems
+
+FEM_VERSION = "1"
+
+
+def square_minus_disks(lower: tuple[float, float], upper: tuple[float, float],
+                       disks: list[tuple[float, float, float]]) -> Geometry:
+    g: Geometry = Rectangle(lower, upper, "outer")
+    for cx, cy, r in disks:
+        g = g - Disk((cx, cy), r, "holes")
+    return g
+
+
+class FemProblem(GeometryProblem):
+    """-Δu + c·u = f on a rectangle minus disks, u constant on the rectangle's sides (part
+    ``outer``) and on the circles (part ``holes``), with a P2 finite-element reference on a mesh
+    of size ``mesh_h`` times the box's side (cached on disk)."""
+
+    capabilities = frozenset({LINEAR})  # every residual is affine in u
+    mesh_h: float = 0.01
+    screening: float = 0.0              # c
+    outer_value: float = 0.0
+    hole_value: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.geometry  # noqa: B018 - builds and checks the domain now (a suite error, not later)
+
+    def disks(self) -> list[tuple[float, float, float]]:
+        raise NotImplementedError
+
+    def box(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        raise NotImplementedError
+
+    def source(self, x: Any, xp: Any = jnp) -> Any:
+        """f at x = (x, y) (arrays of one shape)."""
+        return 0 * x[0]
+
+    def domain(self) -> Geometry:
+        return square_minus_disks(*self.box(), self.disks())
+
+    def solve(self, h: float) -> dict[str, np.ndarray]:
+        """The P2 solution on a mesh of size h (relative to the box's side)."""
+        side = self.box()[1][0] - self.box()[0][0]
+        mesh = fem.rectangle_minus_disks(*self.box(), [(*d, "holes") for d in self.disks()],
+                                         h * side)
+        u = fem.solve_screened_poisson(mesh, self.screening, lambda x: self.source(x, np),
+                                       {"outer": lambda x: self.outer_value + 0 * x[0],
+                                        "holes": lambda x: self.hole_value + 0 * x[0]})
+        return {**fem.mesh_arrays(mesh), "u": u}
+
+    def constraints(self) -> tuple[Constraint, ...]:
+        def pde(f: Field):
+            return (-f.laplacian[:, 0] + self.screening * f.value[:, 0]
+                    - self.source((f.x[:, 0], f.x[:, 1])))
+
+        return (Constraint("pde", "interior", pde),
+                Constraint("bc_outer", "boundary",
+                           self.on_part("outer", self.dirichlet(constant(self.outer_value)))),
+                Constraint("bc_holes", "boundary",
+                           self.on_part("holes", self.dirichlet(constant(self.hole_value)))))
+
+    def reference_arrays(self) -> dict[str, np.ndarray]:
+        params = {**dataclasses.asdict(self), "h": self.mesh_h}
+        return cached(f"fem_{type(self).registered_name}", FEM_VERSION, params,
+                      lambda: self.solve(self.mesh_h)).arrays
+
+    @functools.cached_property
+    def _fem(self) -> tuple[Any, Any, np.ndarray]:
+        # The mesh and basis, built once per problem: difference stencils call reference() often.
+        arrays = self.reference_arrays()
+        mesh = fem.mesh_from(arrays)
+        return mesh, fem.p2_basis(mesh), arrays["u"]
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        mesh, basis, u = self._fem
+        x = np.asarray(x, np.float64)
+        values = np.full(len(x), np.nan)
+        ok = self.inside(x)
+        values[ok] = fem.evaluate(mesh, u, x[ok], basis=basis)
+        return outside_as_nan(self, x, values)
+
+    def mesh_refinement(self) -> dict[str, tuple[float, float]]:
+        """For ``pinnbench verify``: the PDE's check is the solution's convergence under mesh
+        refinement, relative L2 differences on the evaluation points between the meshes 4h and
+        2h, and 2h and h (the reference). P2 converges at order 3, so the second is about 7
+        times the reference's own error."""
+        x = self.eval_points()
+        fine = self.reference(x)[:, 0]
+        values = []
+        for m in (4, 2):
+            arrays = self.solve(m * self.mesh_h)
+            values.append(fem.evaluate(fem.mesh_from(arrays), arrays["u"], x))
+        ok = np.isfinite(fine) & np.isfinite(values[0]) & np.isfinite(values[1])
+        norm = float(np.linalg.norm(fine[ok]))
+        rel = [float(np.linalg.norm(a[ok] - b[ok])) / norm
+               for a, b in ((values[0], values[1]), (values[1], fine))]
+        return {"pde": (rel[0], rel[1])}
+
+
+@problems.register("poisson2d_classic")
+@dataclasses.dataclass(frozen=True)
+class Poisson2DClassic(FemProblem):
+    """PINNacle's Poisson2D_Classic: Δu = 0 on the square [-s/2, s/2]² minus four disks of radius
+    r·s at (±0.3s, ±0.3s); u = 1 on the square's sides (part ``outer``), u = 0 on the circles
+    (part ``holes``). PINNacle: s = 1, r = 0.1."""
+
+    scale: float = positive("side s of the square", 1.0)
+    radius: float = option(0.1, "hole radius as a fraction of the side",
+                           check=lambda v: 0 < v < 0.2,
+                           expect="in (0, 0.2): the holes stay inside the square, apart")
+    outer_value = 1.0
+
+    def box(self):
+        s = self.scale / 2
+        return (-s, -s), (s, s)
+
+    def disks(self):
+        c, r = 0.3 * self.scale, self.radius * self.scale
+        return [(c, c, r), (-c, c, r), (c, -c, r), (-c, -c, r)]
+
+
+@problems.register("poisson_boltzmann2d")
+@dataclasses.dataclass(frozen=True)
+class PoissonBoltzmann2D(FemProblem):
+    """PINNacle's PoissonBoltzmann2D (Helmholtz-like): -Δu + k²u = f on [-1, 1]² minus disks
+    (0.5, 0.5, 0.2), (0.4, -0.4, 0.4), (-0.2, -0.7, 0.1), (-0.6, 0.5, 0.3);
+    f = A(μ1² + x² + μ2² + y²)·sin(μ1πx)·sin(μ2πy); u = 0.2 on the square (``outer``), u = 1 on
+    the circles (``holes``). PINNacle: k = 8, A = 10, μ = (1, 4)."""
+
+    k: float = positive("screening coefficient k", 8.0)
+    amplitude: float = option(10.0, "forcing amplitude A")
+    mu1: float = option(1.0, "forcing frequency μ1 in x (multiples of π)")
+    mu2: float = option(4.0, "forcing frequency μ2 in y (multiples of π)")
+    mesh_h = 0.005      # of the side 2: the same 0.01 as Poisson2D_Classic's
+    outer_value = 0.2
+    hole_value = 1.0
+
+    @property
+    def screening(self) -> float:
+        return self.k**2
+
+    def box(self):
+        return (-1.0, -1.0), (1.0, 1.0)
+
+    def disks(self):
+        return [(0.5, 0.5, 0.2), (0.4, -0.4, 0.4), (-0.2, -0.7, 0.1), (-0.6, 0.5, 0.3)]
+
+    def source(self, x, xp=jnp):
+        a, m1, m2 = self.amplitude, self.mu1, self.mu2
+        return (a * (m1**2 + x[0] ** 2 + m2**2 + x[1] ** 2)
+                * xp.sin(m1 * math.pi * x[0]) * xp.sin(m2 * math.pi * x[1]))
+
+
+@problems.register("poisson_nd")
+@dataclasses.dataclass(frozen=True)
+class PoissonND(ClosedFormProblem):
+    """PINNacle's PoissonND: Δu + (π²/4)·Σ sin(πx_i/2) = 0 on [0, L]^d, u = Σ sin(πx_i/2) on
+    the boundary (its exact solution). PINNacle: d = 5, L = 1."""
+
+    dims: int = option(5, "dimension d", check=lambda v: isinstance(v, int) and 1 <= v <= 10,
+                       expect="1..10")
+    length: float = positive("side L of the cube", 1.0)
+
+    capabilities = frozenset({LINEAR})
+
+    @property
+    def lower(self) -> tuple[float, ...]:
+        return (0.0,) * self.dims
+
+    @property
+    def upper(self) -> tuple[float, ...]:
+        return (self.length,) * self.dims
+
+    @property
+    def eval_resolution(self) -> int:
+        return max(3, round(20_000 ** (1 / self.dims)))   # about 20,000 grid points
+
+    def solution(self, x, xp):
+        return xp.sum(xp.sin(math.pi / 2 * x), axis=1, keepdims=True)
+
+    def constraints(self) -> tuple[Constraint, ...]:
+        def pde(f: Field):
+            return f.laplacian[:, 0] + math.pi**2 / 4 * jnp.sum(jnp.sin(math.pi / 2 * f.x), axis=1)
+
+        def bc(f: Field):
+            return f.value[:, 0] - self.solution(f.x, jnp)[:, 0]
+
+        return (Constraint("pde", "interior", pde), Constraint("bc", "boundary", bc))
+
+
+@problems.register("heat_nd")
+@dataclasses.dataclass(frozen=True)
+class HeatND(GeometryProblem, ClosedFormProblem):
+    """PINNacle's HeatND: u_t = Δu/d - (|x|²/d)·exp(|x|²/2 + t) on the unit ball of R^d times
+    t ∈ [0, T]; du/dn = u on the sphere (a Neumann condition with PINNacle's data g = u),
+    u(x, 0) = exp(|x|²/2). Exact solution u = exp(|x|²/2 + t) (du/dn = |x|·u = u on the sphere).
+    PINNacle: d = 5, T = 1."""
+
+    dims: int = option(5, "spatial dimension d", check=lambda v: isinstance(v, int) and
+                       2 <= v <= 10, expect="2..10")
+    t_end: float = positive("final time T", 1.0)
+
+    capabilities = frozenset({LINEAR})
+    time_dependent = True
+    eval_count = 2000
+
+    @property
+    def time_span(self) -> tuple[float, float]:
+        return (0.0, self.t_end)
+
+    def domain(self) -> Geometry:
+        return Ball((0.0,) * self.dims, 1.0, "sphere")
+
+    def solution(self, x, xp):
+        r2 = xp.sum(x[:, :-1] ** 2, axis=1, keepdims=True)
+        return xp.exp(r2 / 2 + x[:, -1:])
+
+    def constraints(self) -> tuple[Constraint, ...]:
+        d = self.dims
+
+        def pde(f: Field):
+            r2 = jnp.sum(f.x[:, :d] ** 2, axis=1)
+            source = -r2 / d * jnp.exp(r2 / 2 + f.x[:, d])
+            return f.laplacian_over(tuple(range(d)))[:, 0] / d + source - f.d(d)[:, 0]
+
+        def flux(x):
+            return self.solution(x, jnp)[:, 0]
+
+        def ic(f: Field):
+            return f.value[:, 0] - self.solution(f.x, jnp)[:, 0]
+
+        return (Constraint("pde", "interior", pde),
+                Constraint("bc", "boundary", self.neumann(flux)),
+                Constraint("ic", "initial", ic))

@@ -1,0 +1,182 @@
+"""Finite-element references with scikit-fem: quadratic (P2) elements on isoparametric meshes of
+a rectangle with circular holes.
+
+The mesh: nodes spaced ``h`` along the rectangle's sides and the circles, a triangular lattice of
+spacing ``h`` inside (kept at least h/2 away from every boundary), Delaunay triangles (scipy)
+whose centroid lies outside every hole. Every mid-edge node of a circle's edge is then moved
+onto the circle (``MeshTri2``), so the discrete boundary is curved and P2 keeps its order
+(O(h^3) in L2 for smooth solutions). Boundary facets are tagged by part name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+Disk = tuple[float, float, float, str]   # centre x, centre y, radius, part name
+
+
+def rectangle_minus_disks(lower: Sequence[float], upper: Sequence[float], disks: Sequence[Disk],
+                          h: float, outer: str = "outer") -> Any:
+    """An isoparametric P2 mesh (skfem.MeshTri2) with boundaries tagged by part name."""
+    from scipy.spatial import Delaunay
+    from skfem import MeshTri, MeshTri2
+
+    lo, hi = np.asarray(lower, float), np.asarray(upper, float)
+    nx, ny = (int(np.ceil(w / h)) for w in hi - lo)
+    xs, ys = np.linspace(lo[0], hi[0], nx + 1), np.linspace(lo[1], hi[1], ny + 1)
+    nodes = [np.c_[xs, np.full_like(xs, lo[1])], np.c_[xs, np.full_like(xs, hi[1])],
+             np.c_[np.full(ny - 1, lo[0]), ys[1:-1]], np.c_[np.full(ny - 1, hi[0]), ys[1:-1]]]
+    for cx, cy, r, _ in disks:
+        n = max(8, int(np.ceil(2 * np.pi * r / h)))
+        angle = 2 * np.pi * np.arange(n) / n
+        nodes.append(np.c_[cx + r * np.cos(angle), cy + r * np.sin(angle)])
+    dy = h * np.sqrt(3) / 2
+    rows = [np.c_[x, np.full_like(x, y)] for j, y in enumerate(np.arange(lo[1] + dy / 2, hi[1], dy))
+            for x in [np.arange(lo[0] + (0.75 if j % 2 else 0.5) * h, hi[0], h)]]
+    lattice = np.concatenate(rows)
+    keep = np.all((lattice - lo > 0.5 * h) & (hi - lattice > 0.5 * h), axis=1)
+    for cx, cy, r, _ in disks:
+        keep &= np.hypot(lattice[:, 0] - cx, lattice[:, 1] - cy) - r > 0.5 * h
+    p = np.concatenate([*nodes, lattice[keep]])
+    t = Delaunay(p).simplices
+    centroid = p[t].mean(axis=1)
+    solid = np.ones(len(t), bool)
+    for cx, cy, r, _ in disks:
+        solid &= np.hypot(centroid[:, 0] - cx, centroid[:, 1] - cy) > r
+    mesh = MeshTri(np.ascontiguousarray(p.T), np.ascontiguousarray(t[solid].T))
+    facets = mesh.boundary_facets()
+    mid = mesh.p[:, mesh.facets[:, facets]].mean(axis=1)
+    on_rect = (np.isclose(mid[0], lo[0]) | np.isclose(mid[0], hi[0])
+               | np.isclose(mid[1], lo[1]) | np.isclose(mid[1], hi[1]))
+    tags: dict[str, list[np.ndarray]] = {outer: [facets[on_rect]]}
+    doflocs = MeshTri2.from_mesh(mesh).doflocs.copy()
+    rest = ~on_rect
+    for cx, cy, r, name in disks:
+        near = rest & (np.abs(np.hypot(mid[0] - cx, mid[1] - cy) - r) < 0.5 * h)
+        tags.setdefault(name, []).append(facets[near])
+        rest &= ~near
+        # Facet midpoints are the dofs after the vertices (MeshTri2's layout).
+        cols = mesh.nvertices + facets[near]
+        d = doflocs[:, cols] - np.array([[cx], [cy]])
+        doflocs[:, cols] = np.array([[cx], [cy]]) + r * d / np.linalg.norm(d, axis=0)
+    if rest.any():
+        raise RuntimeError(f"mesh: {int(rest.sum())} boundary facets on no part (h too large)")
+    boundaries = {k: np.sort(np.concatenate(v)) for k, v in tags.items()}
+    return MeshTri2(doflocs, mesh.t, _boundaries=boundaries)
+
+
+def p2_basis(mesh: Any) -> Any:
+    from skfem import Basis, ElementTriP2
+
+    return Basis(mesh, ElementTriP2())
+
+
+def solve_screened_poisson(mesh: Any, c: float, source: Callable[[np.ndarray], np.ndarray],
+                           dirichlet: dict[str, Callable[[np.ndarray], np.ndarray]]) -> np.ndarray:
+    """P2 dofs of -Δu + c·u = source with u = dirichlet[part](x) on each tagged part (values
+    interpolated at the part's dofs). ``source`` and data take x of shape (2, ...)."""
+    from skfem import BilinearForm, LinearForm, asm, condense, solve
+    from skfem.helpers import dot, grad
+
+    basis = p2_basis(mesh)
+
+    @BilinearForm
+    def a(u, v, _):
+        return dot(grad(u), grad(v)) + c * u * v
+
+    @LinearForm
+    def b(v, w):
+        return source(w.x) * v
+
+    u = np.zeros(basis.N)
+    fixed = []
+    for part, g in dirichlet.items():
+        dofs = basis.get_dofs(mesh.boundaries[part]).all()
+        u[dofs] = g(basis.doflocs[:, dofs])
+        fixed.append(dofs)
+    return solve(*condense(asm(a, basis), asm(b, basis), x=u, D=np.concatenate(fixed)))
+
+
+def evaluate(mesh: Any, dofs: np.ndarray, x: np.ndarray, candidates: int = 8,
+             basis: Any = None) -> np.ndarray:
+    """The P2 field at points x (N, 2); NaN where a point is in no element.
+
+    scikit-fem finds no elements on curved meshes, so this does: among the elements of the
+    nearest centroids, the first whose straight triangle holds the point (barycentric
+    coordinates); on the few curved elements (an edge on a circle) the reference coordinates
+    then come from the isoparametric inverse map. A point between a circle and its chord lies
+    in the hole, and problems mask it out."""
+    from scipy.spatial import cKDTree
+
+    x = np.asarray(x, float).reshape(-1, 2)
+    out = np.full(len(x), np.nan)
+    if not len(x):
+        return out
+    basis = p2_basis(mesh) if basis is None else basis   # building it costs more than a lookup
+    nv = mesh.t.max() + 1
+    corners = mesh.doflocs[:, mesh.t]                             # (2, 3, E)
+    near = cKDTree(corners.mean(axis=1).T).query(x, min(candidates, mesh.t.shape[1]))[1]
+    near = near.reshape(len(x), -1)
+    cells = np.full(len(x), -1)
+    ref = np.zeros((2, len(x)))
+    for j in range(near.shape[1]):
+        todo = np.flatnonzero(cells < 0)
+        if not len(todo):
+            break
+        e = near[todo, j]
+        a, b, c = corners[:, 0, e], corners[:, 1, e], corners[:, 2, e]
+        m = np.stack([b - a, c - a], axis=1)                        # (2, 2, k)
+        r = np.linalg.solve(np.moveaxis(m, 2, 0), (x[todo] - a.T)[..., None])[..., 0].T
+        hit = (r[0] >= -1e-10) & (r[1] >= -1e-10) & (1 - r[0] - r[1] >= -1e-10)
+        cells[todo[hit]], ref[:, todo[hit]] = e[hit], r[:, hit]
+    # Curved elements: a mid-edge node off its edge's midpoint.
+    mids = mesh.doflocs[:, nv:]
+    straight = mesh.doflocs[:, mesh.facets].mean(axis=1) if hasattr(mesh, "facets") else mids
+    moved = np.linalg.norm(mids - straight, axis=0) > 1e-12
+    curved = np.isin(cells, np.flatnonzero(moved[mesh.t2f].any(axis=0)))
+    bent = np.flatnonzero(curved)
+    try:  # all at once; point by point only if Newton fails for one of them
+        ref[:, bent] = basis.mapping.invF(x[bent].T[:, :, None], tind=cells[bent])[:, :, 0]
+    except Exception:
+        for i in bent:
+            try:
+                ref[:, i] = basis.mapping.invF(x[i][:, None, None], tind=cells[i:i + 1])[:, 0, 0]
+            except Exception:  # Newton did not converge: a point in a hole's sliver
+                cells[i] = -1
+    found = np.flatnonzero(cells >= 0)
+    c = cells[found]
+    phi = np.array([basis.elem.gbasis(basis.mapping, ref[:, found, None], k, tind=c)[0][:, 0]
+                    for k in range(basis.Nbfun)])          # (Nbfun, M)
+    out[found] = np.sum(phi * dofs[basis.element_dofs[:, c]], axis=0)
+    return out
+
+
+def l2_error(mesh: Any, dofs: np.ndarray, exact: Callable[[np.ndarray], np.ndarray]) -> float:
+    """||u_h - exact||_L2 over the (curved) mesh, by the element quadrature."""
+    from skfem import Functional, asm
+
+    basis = p2_basis(mesh)
+
+    @Functional
+    def sq(w):
+        return (w["u"] - exact(w.x)) ** 2
+
+    return float(np.sqrt(asm(sq, basis, u=basis.interpolate(dofs))))
+
+
+def mesh_arrays(mesh: Any) -> dict[str, np.ndarray]:
+    """What rebuilds the mesh (for the reference cache)."""
+    out = {"doflocs": mesh.doflocs, "t": mesh.t}
+    for k, v in mesh.boundaries.items():
+        out[f"boundary:{k}"] = v
+    return out
+
+
+def mesh_from(arrays: dict[str, np.ndarray]) -> Any:
+    from skfem import MeshTri2
+
+    b = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("boundary:")}
+    return MeshTri2(arrays["doflocs"], arrays["t"], _boundaries=b)

@@ -1,0 +1,157 @@
+"""PINNacle's problems: the finite-element reference's convergence order on a manufactured
+solution (same mesh generator and solver as the problems), each problem's reference against its
+own constraints, boundary conditions on named parts, and bad input."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from pinnbench.cli import app
+from pinnbench.derivatives import Field
+from pinnbench.geometry import Disk, GeometryError, Rectangle
+from pinnbench.problems.geometric import GeometryProblem, constant
+from pinnbench.problems.pinnacle import HeatND, Poisson2DClassic, PoissonBoltzmann2D, PoissonND
+from pinnbench.references import fem
+from pinnbench.verify import verify_problem
+
+from .helpers import ExactModel
+
+DISKS = [(0.3, 0.2, 0.25, "holes"), (-0.4, -0.3, 0.2, "holes")]
+
+
+def exact(x):
+    return np.sin(2 * x[0]) * np.cos(3 * x[1]) + x[0] * x[1] ** 2
+
+
+def forcing(x, c):
+    # -Δ(sin 2x cos 3y + x y²) + c u
+    return 13 * np.sin(2 * x[0]) * np.cos(3 * x[1]) - 2 * x[0] + c * exact(x)
+
+
+def test_p2_converges_at_order_three_on_a_manufactured_solution():
+    """-Δu + 4u = f on [-1, 1]² minus two disks, u exact on both parts: L2 error at h, h/2, h/4
+    (order ~3 needs the curved isoparametric boundary), and point evaluation at its level."""
+    errors = []
+    for h in (0.2, 0.1, 0.05):
+        mesh = fem.rectangle_minus_disks((-1, -1), (1, 1), DISKS, h)
+        u = fem.solve_screened_poisson(mesh, 4.0, lambda x: forcing(x, 4.0),
+                                       {"outer": exact, "holes": exact})
+        errors.append(fem.l2_error(mesh, u, exact))
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all((orders > 2.7) & (orders < 3.6)), (errors, orders)
+    assert errors[-1] < 4e-5   # measured 1.9e-5
+    x = np.random.default_rng(0).uniform(-1, 1, (400, 2))
+    geom = (Rectangle((-1, -1), (1, 1)) - Disk((0.3, 0.2), 0.25)) - Disk((-0.4, -0.3), 0.2)
+    x = x[np.asarray(geom.contains(x, np))]
+    values = fem.evaluate(mesh, u, x)
+    assert np.all(np.isfinite(values))
+    assert np.max(np.abs(values - exact(x.T))) < 1.5e-4   # measured 6.5e-5
+
+
+@pytest.mark.parametrize("cls", [Poisson2DClassic, PoissonBoltzmann2D])
+def test_fem_references_converge_and_meet_their_boundary_data(cls):
+    """verify: mesh refinement 4h -> 2h -> h at order ~3 with a small last difference; the
+    Dirichlet data on the square and on the circles by differences of the reference."""
+    checks = {c.name.split()[0]: c for c in verify_problem(cls(), n=60, seed=2)}
+    assert all(c.ok for c in checks.values()), checks
+    pde = checks["pde"]
+    assert 2.7 < pde.order < 3.6 and pde.fd < 1e-4, pde
+    assert checks["bc_outer"].fd < 1e-12 and checks["bc_holes"].fd < 1e-6
+
+
+def test_classic_reference_is_harmonic_in_the_mean_and_symmetric():
+    """Independent of the mesh: the square's symmetries map the solution to itself (the mesh is
+    not symmetric), and the mean over a circle inside the domain equals the value at its centre
+    (harmonic), to the reference's accuracy."""
+    p = Poisson2DClassic()
+    rng = np.random.default_rng(1)
+    x = np.asarray(p.geometry.sample_interior(jax.random.PRNGKey(3), 300, jnp.float64))
+    u = p.reference(x)[:, 0]
+    for image in (x[:, ::-1], x * [-1, 1], x * [1, -1]):
+        assert np.max(np.abs(p.reference(image)[:, 0] - u)) < 2e-4   # measured 8.6e-5
+    angle = rng.uniform(0, 2 * math.pi, 1) + np.linspace(0, 2 * math.pi, 64, endpoint=False)
+    circle = 0.12 * np.c_[np.cos(angle), np.sin(angle)]      # around the centre, inside
+    mean = p.reference(circle)[:, 0].mean()
+    assert abs(mean - p.reference(np.zeros((1, 2)))[0, 0]) < 1e-5
+    assert 0 < p.reference(np.zeros((1, 2)))[0, 0] < 1   # maximum principle
+
+
+@pytest.mark.parametrize("cls", [PoissonND, HeatND])
+def test_closed_forms_satisfy_their_constraints(cls):
+    checks = verify_problem(cls(), n=60, seed=1)
+    assert all(c.ok for c in checks), checks
+    assert max(c.ad for c in checks) < 1e-12
+
+
+def test_heat_nd_neumann_points_lie_on_the_sphere_and_a_wrong_flux_fails():
+    p = HeatND()
+    x = np.asarray(p.sample("boundary", jax.random.PRNGKey(0), 200, jnp.float64))
+    np.testing.assert_allclose(np.linalg.norm(x[:, :5], axis=1), 1.0, atol=1e-12)
+    field = Field(ExactModel(p), None, jnp.asarray(x))
+    bc = {c.name: c for c in p.constraints()}["bc"]
+    assert np.max(np.abs(bc.residual(field))) < 1e-12
+    wrong = p.neumann(lambda y: 2 * p.solution(y, jnp)[:, 0])
+    assert np.min(np.abs(wrong(field))) > 0.1
+
+
+class Manufactured(GeometryProblem):
+    """u = x² - y + 2 on [0, 2] x [0, 1] minus a disk: Dirichlet on the outer part, and Neumann
+    or Robin on the hole, with data from u."""
+
+    def domain(self):
+        return Rectangle((0, 0), (2, 1), "outer") - Disk((1.0, 0.5), 0.25, "hole")
+
+    def solution(self, x, xp):
+        return (x[:, 0] ** 2 - x[:, 1] + 2)[:, None]
+
+    def grad(self, x):
+        return jnp.stack([2 * x[:, 0], -jnp.ones_like(x[:, 0])], axis=1)
+
+
+def test_dirichlet_neumann_robin_on_named_parts():
+    p = Manufactured()
+    g = p.geometry
+    x = jnp.asarray(p.sample("boundary", jax.random.PRNGKey(1), 4000, jnp.float64))
+    field = Field(ExactModel(p), None, x)
+    u = p.solution(x, jnp)[:, 0]
+    flux = jnp.sum(g.normal(x, "hole") * p.grad(x), axis=1)          # du/dn on the hole
+    on_hole = np.asarray(g.on_part(x, "hole"))
+    assert 0 < on_hole.mean() < 1
+    neumann = p.on_part("hole", p.neumann(lambda y: jnp.sum(g.normal(y, "hole") * p.grad(y),
+                                                            axis=1), part="hole"))
+    robin = p.on_part("hole", p.robin(2.0, 0.5, lambda y: 2 * p.solution(y, jnp)[:, 0]
+                                      + 0.5 * jnp.sum(g.normal(y, "hole") * p.grad(y), axis=1),
+                                      part="hole"))
+    dirichlet = p.on_part("outer", p.dirichlet(lambda y: p.solution(y, jnp)[:, 0]))
+    for r in (neumann, robin, dirichlet):
+        assert np.max(np.abs(r(field))) < 1e-12
+    # Outward from the domain is towards the hole's centre: du/dn there is -(∇u · radial).
+    radial = (x - jnp.asarray([1.0, 0.5])) / 0.25
+    np.testing.assert_allclose(np.asarray(flux)[on_hole],
+                               -np.sum(np.asarray(radial * p.grad(x)), axis=1)[on_hole],
+                               atol=1e-10)
+    # A wrong Robin datum is seen on the hole only, scaled so its mean square is the part's.
+    off = p.on_part("hole", p.robin(2.0, 0.5, constant(0.0), part="hole"))(field)
+    assert np.all(np.asarray(off)[~on_hole] == 0)
+    direct = 2 * u + 0.5 * flux
+    ms = float(np.mean(np.asarray(direct)[on_hole] ** 2))
+    assert float(np.mean(np.asarray(off) ** 2)) == pytest.approx(ms, rel=0.1)
+
+
+def test_unknown_boundary_part_is_one_line_naming_it():
+    p = Manufactured()
+    with pytest.raises(GeometryError) as e:
+        p.on_part("holes", p.dirichlet(constant(0.0)))
+    assert str(e.value) == "no boundary part 'holes'; parts: outer, hole"
+
+
+def test_bad_geometry_parameters_exit_2_naming_the_key():
+    r = CliRunner().invoke(app, ["verify", "poisson2d_classic", "--param", "radius=0.3"])
+    assert r.exit_code == 2 and "radius" in r.output and "(0, 0.2)" in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1
+    with pytest.raises(GeometryError, match="empty"):
+        (Rectangle((0, 0), (1, 1)) - Disk((0.5, 0.5), 1.0)).validate()
