@@ -217,11 +217,12 @@ class Polygon(Primitive):
         import shapely
 
         if len(self.vertices) < 3 or any(len(v) != 2 for v in self.vertices):
-            raise GeometryError(f"polygon: needs at least 3 two-dimensional vertices, got "
+            raise GeometryError(f"polygon vertices: needs at least 3 two-dimensional points, got "
                                 f"{len(self.vertices)}")
         shape = shapely.Polygon(self.vertices)
         if not shape.is_valid:
-            raise GeometryError(f"polygon: not simple ({shapely.is_valid_reason(shape)})")
+            raise GeometryError(f"polygon vertices: not a simple polygon "
+                                f"({shapely.is_valid_reason(shape)})")
         if shape.area <= 0:
             raise GeometryError("polygon: zero area")
 

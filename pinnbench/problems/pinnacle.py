@@ -29,26 +29,88 @@ FEM_VERSION = "1"
 
 
 def square_minus_disks(lower: tuple[float, float], upper: tuple[float, float],
-                       disks: list[tuple[float, float, float]]) -> Geometry:
+                       disks: list[tuple[Any, ...]]) -> Geometry:
+    """The rectangle (part ``outer``) minus disks (cx, cy, r) or (cx, cy, r, part name; default
+    ``holes``)."""
     g: Geometry = Rectangle(lower, upper, "outer")
-    for cx, cy, r in disks:
-        g = g - Disk((cx, cy), r, "holes")
+    for cx, cy, r, *name in disks:
+        g = g - Disk((cx, cy), r, name[0] if name else "holes")
     return g
 
 
-class FemProblem(GeometryProblem):
-    """-Δu + c·u = f on a rectangle minus disks, u constant on the rectangle's sides (part
-    ``outer``) and on the circles (part ``holes``), with a P2 finite-element reference on a mesh
-    of size ``mesh_h`` times the box's side (cached on disk)."""
+class FemReference(GeometryProblem):
+    """A problem whose reference is a P2 finite-element solution (pinnbench.references.fem) on a
+    mesh of size ``mesh_h`` times the box's side, cached on disk. Subclasses define
+    ``solve(h) -> arrays`` and, if the arrays are not one steady field ``u``, ``field``."""
 
     capabilities = frozenset({LINEAR})  # every residual is affine in u
     mesh_h: float = 0.01
-    screening: float = 0.0              # c
-    outer_value: float = 0.0
-    hole_value: float = 0.0
+    refined: tuple[str, ...] = ("pde",)  # constraints verify checks by mesh refinement
 
     def __post_init__(self) -> None:
         self.geometry  # noqa: B018 - builds and checks the domain now (a suite error, not later)
+
+    def solve(self, h: float) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def field(self, arrays: dict[str, np.ndarray], mesh: Any, basis: Any,
+              x: np.ndarray) -> np.ndarray:
+        """The solution at points x (inside the domain) from a solve's arrays."""
+        return fem.evaluate(mesh, arrays["u"], x, basis=basis)
+
+    def solver_settings(self) -> dict[str, float]:
+        """What else the solution depends on (part of the cache key)."""
+        return {}
+
+    def side(self) -> float:
+        lo, hi = self.geometry.bounds()
+        return float(hi[0] - lo[0])
+
+    def reference_arrays(self) -> dict[str, np.ndarray]:
+        params = {**dataclasses.asdict(self), "h": self.mesh_h, **self.solver_settings()}
+        return cached(f"fem_{type(self).registered_name}", FEM_VERSION, params,
+                      lambda: self.solve(self.mesh_h)).arrays
+
+    @functools.cached_property
+    def _fem(self) -> tuple[dict[str, np.ndarray], Any, Any]:
+        # The mesh and basis, built once per problem: difference stencils call reference() often.
+        arrays = self.reference_arrays()
+        mesh = fem.mesh_from(arrays)
+        return arrays, mesh, fem.p2_basis(mesh)
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float64)
+        values = np.full(len(x), np.nan)
+        ok = self.inside(x)
+        values[ok] = self.field(*self._fem, x[ok])
+        return outside_as_nan(self, x, values)
+
+    def mesh_refinement(self) -> dict[str, tuple[float, float]]:
+        """For ``pinnbench verify``: constraints whose check is the solution's convergence under
+        mesh refinement, relative L2 differences on the evaluation points between the meshes 4h
+        and 2h, and 2h and h (the reference). At order p the second is 2^p - 1 times the
+        reference's own error."""
+        x = self.eval_points()
+        fine = self.reference(x)[:, 0]
+        values = []
+        for m in (4, 2):
+            arrays = self.solve(m * self.mesh_h)
+            mesh = fem.mesh_from(arrays)
+            values.append(self.field(arrays, mesh, fem.p2_basis(mesh), x))
+        ok = np.isfinite(fine) & np.isfinite(values[0]) & np.isfinite(values[1])
+        norm = float(np.linalg.norm(fine[ok]))
+        rel = [float(np.linalg.norm(a[ok] - b[ok])) / norm
+               for a, b in ((values[0], values[1]), (values[1], fine))]
+        return {name: (rel[0], rel[1]) for name in self.refined}
+
+
+class FemProblem(FemReference):
+    """-Δu + c·u = f on a rectangle minus disks, u constant on the rectangle's sides (part
+    ``outer``) and on the circles (part ``holes``)."""
+
+    screening: float = 0.0              # c
+    outer_value: float = 0.0
+    hole_value: float = 0.0
 
     def disks(self) -> list[tuple[float, float, float]]:
         raise NotImplementedError
@@ -65,9 +127,8 @@ class FemProblem(GeometryProblem):
 
     def solve(self, h: float) -> dict[str, np.ndarray]:
         """The P2 solution on a mesh of size h (relative to the box's side)."""
-        side = self.box()[1][0] - self.box()[0][0]
         mesh = fem.rectangle_minus_disks(*self.box(), [(*d, "holes") for d in self.disks()],
-                                         h * side)
+                                         h * self.side())
         u = fem.solve_screened_poisson(mesh, self.screening, lambda x: self.source(x, np),
                                        {"outer": lambda x: self.outer_value + 0 * x[0],
                                         "holes": lambda x: self.hole_value + 0 * x[0]})
@@ -83,43 +144,6 @@ class FemProblem(GeometryProblem):
                            self.on_part("outer", self.dirichlet(constant(self.outer_value)))),
                 Constraint("bc_holes", "boundary",
                            self.on_part("holes", self.dirichlet(constant(self.hole_value)))))
-
-    def reference_arrays(self) -> dict[str, np.ndarray]:
-        params = {**dataclasses.asdict(self), "h": self.mesh_h}
-        return cached(f"fem_{type(self).registered_name}", FEM_VERSION, params,
-                      lambda: self.solve(self.mesh_h)).arrays
-
-    @functools.cached_property
-    def _fem(self) -> tuple[Any, Any, np.ndarray]:
-        # The mesh and basis, built once per problem: difference stencils call reference() often.
-        arrays = self.reference_arrays()
-        mesh = fem.mesh_from(arrays)
-        return mesh, fem.p2_basis(mesh), arrays["u"]
-
-    def reference(self, x: np.ndarray) -> np.ndarray:
-        mesh, basis, u = self._fem
-        x = np.asarray(x, np.float64)
-        values = np.full(len(x), np.nan)
-        ok = self.inside(x)
-        values[ok] = fem.evaluate(mesh, u, x[ok], basis=basis)
-        return outside_as_nan(self, x, values)
-
-    def mesh_refinement(self) -> dict[str, tuple[float, float]]:
-        """For ``pinnbench verify``: the PDE's check is the solution's convergence under mesh
-        refinement, relative L2 differences on the evaluation points between the meshes 4h and
-        2h, and 2h and h (the reference). P2 converges at order 3, so the second is about 7
-        times the reference's own error."""
-        x = self.eval_points()
-        fine = self.reference(x)[:, 0]
-        values = []
-        for m in (4, 2):
-            arrays = self.solve(m * self.mesh_h)
-            values.append(fem.evaluate(fem.mesh_from(arrays), arrays["u"], x))
-        ok = np.isfinite(fine) & np.isfinite(values[0]) & np.isfinite(values[1])
-        norm = float(np.linalg.norm(fine[ok]))
-        rel = [float(np.linalg.norm(a[ok] - b[ok])) / norm
-               for a, b in ((values[0], values[1]), (values[1], fine))]
-        return {"pde": (rel[0], rel[1])}
 
 
 @problems.register("poisson2d_classic")
@@ -257,3 +281,65 @@ class HeatND(GeometryProblem, ClosedFormProblem):
         return (Constraint("pde", "interior", pde),
                 Constraint("bc", "boundary", self.neumann(flux)),
                 Constraint("ic", "initial", ic))
+
+
+BIG_CENTRES = ((-4, -3), (4, -3), (-4, 3), (4, 3), (-4, -9), (4, -9), (-4, 9), (4, 9), (0, 0),
+               (0, 6), (0, -6))
+SMALL_CENTRES = ((-3.2, -6), (-3.2, 6), (3.2, -6), (3.2, 6), (-3.2, 0), (3.2, 0))
+
+
+@problems.register("heat2d_complex")
+@dataclasses.dataclass(frozen=True)
+class Heat2DComplexGeometry(FemReference):
+    """PINNacle's Heat2D_ComplexGeometry (HeatComplex): u_t = Δu on [-8, 8] x [-12, 12] minus 11
+    disks of radius 1 (part ``big``) and 6 of radius 0.4 (part ``small``), t ∈ [0, 3], u = 0 at
+    t = 0, and Robin conditions ∂u/∂n = g - u (deepxde's RobinBC, outward normal) with g = 5 on
+    the big circles, 1 on the small ones, 0.1 on the rectangle (part ``outer``). Reference: P2 on
+    an isoparametric mesh, BDF2 in time, stored every 0.1 with u_t, cubic Hermite in between."""
+
+    time_dependent = True
+    time_span = (0.0, 3.0)
+    # `pinnbench verify` checks this reference by refinement: the change from mesh 2h to h is
+    # 5.7e-4 at observed order 2.8 (time step refined with the mesh), which puts the reference's
+    # own error near 5.7e-4 / (2^2.8 - 1) = 1.0e-4; h = 0.1 would take 40 s instead of 5 s.
+    reference_tolerance = 1e-3
+    mesh_h = 0.2 / 16           # 0.2 of the side 16
+    time_step = 0.0125          # at mesh_h, refined with it (0.1 stays a multiple at 4h)
+    data = {"outer": 0.1, "big": 5.0, "small": 1.0}
+    refined = ("pde", "bc_outer", "bc_big", "bc_small")
+
+    def domain(self) -> Geometry:
+        return square_minus_disks((-8.0, -12.0), (8.0, 12.0), self.disks())
+
+    def solver_settings(self) -> dict[str, float]:
+        return {"dt": self.time_step}
+
+    def disks(self) -> list[tuple[float, float, float, str]]:
+        return ([(x, y, 1.0, "big") for x, y in BIG_CENTRES]
+                + [(x, y, 0.4, "small") for x, y in SMALL_CENTRES])
+
+    def solve(self, h: float) -> dict[str, np.ndarray]:
+        mesh = fem.rectangle_minus_disks((-8.0, -12.0), (8.0, 12.0), self.disks(),
+                                         h * self.side())
+        dt = self.time_step * h / self.mesh_h
+        arrays = fem.robin_heat(mesh, {part: (1.0, g) for part, g in self.data.items()},
+                                self.time_span[1], dt, 0.1)
+        return {**fem.mesh_arrays(mesh), **arrays}
+
+    def field(self, arrays, mesh, basis, x):
+        found, element_dofs, phi = fem.locate(mesh, x[:, :2], basis=basis)
+        out = np.full(len(x), np.nan)
+        out[found] = fem.hermite_in_time(arrays, element_dofs, phi, x[found, 2])
+        return out
+
+    def constraints(self) -> tuple[Constraint, ...]:
+        def pde(f: Field):
+            return f.d(2)[:, 0] - f.laplacian_over((0, 1))[:, 0]
+
+        def ic(f: Field):
+            return f.value[:, 0]
+
+        bcs = tuple(Constraint(f"bc_{part}", "boundary",
+                               self.on_part(part, self.robin(1.0, 1.0, constant(g), part)))
+                    for part, g in self.data.items())
+        return (Constraint("pde", "interior", pde), *bcs, Constraint("ic", "initial", ic))

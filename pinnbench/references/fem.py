@@ -102,7 +102,18 @@ def solve_screened_poisson(mesh: Any, c: float, source: Callable[[np.ndarray], n
 
 def evaluate(mesh: Any, dofs: np.ndarray, x: np.ndarray, candidates: int = 8,
              basis: Any = None) -> np.ndarray:
-    """The P2 field at points x (N, 2); NaN where a point is in no element.
+    """The P2 field at points x (N, 2); NaN where a point is in no element (see ``locate``)."""
+    found, element_dofs, phi = locate(mesh, x, candidates, basis)
+    out = np.full(len(np.asarray(x).reshape(-1, 2)), np.nan)
+    out[found] = np.sum(phi * dofs[element_dofs], axis=0)
+    return out
+
+
+def locate(mesh: Any, x: np.ndarray, candidates: int = 8,
+           basis: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where points x (N, 2) lie: the indices of those found, and for them the element's dofs
+    and the basis functions' values (both (Nbfun, M)), so any field on the mesh is
+    ``sum(phi * dofs[element_dofs], axis=0)``.
 
     scikit-fem finds no elements on curved meshes, so this does: among the elements of the
     nearest centroids, the first whose straight triangle holds the point (barycentric
@@ -112,14 +123,12 @@ def evaluate(mesh: Any, dofs: np.ndarray, x: np.ndarray, candidates: int = 8,
     from scipy.spatial import cKDTree
 
     x = np.asarray(x, float).reshape(-1, 2)
-    out = np.full(len(x), np.nan)
-    if not len(x):
-        return out
     basis = p2_basis(mesh) if basis is None else basis   # building it costs more than a lookup
     nv = mesh.t.max() + 1
     corners = mesh.doflocs[:, mesh.t]                             # (2, 3, E)
-    near = cKDTree(corners.mean(axis=1).T).query(x, min(candidates, mesh.t.shape[1]))[1]
-    near = near.reshape(len(x), -1)
+    k = min(candidates, mesh.t.shape[1])
+    near = cKDTree(corners.mean(axis=1).T).query(x, k)[1].reshape(len(x), -1) if len(x) else \
+        np.zeros((0, k), int)
     cells = np.full(len(x), -1)
     ref = np.zeros((2, len(x)))
     for j in range(near.shape[1]):
@@ -150,8 +159,7 @@ def evaluate(mesh: Any, dofs: np.ndarray, x: np.ndarray, candidates: int = 8,
     c = cells[found]
     phi = np.array([basis.elem.gbasis(basis.mapping, ref[:, found, None], k, tind=c)[0][:, 0]
                     for k in range(basis.Nbfun)])          # (Nbfun, M)
-    out[found] = np.sum(phi * dofs[basis.element_dofs[:, c]], axis=0)
-    return out
+    return found, basis.element_dofs[:, c], phi.reshape(basis.Nbfun, len(found))
 
 
 def l2_error(mesh: Any, dofs: np.ndarray, exact: Callable[[np.ndarray], np.ndarray]) -> float:
@@ -180,3 +188,73 @@ def mesh_from(arrays: dict[str, np.ndarray]) -> Any:
 
     b = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("boundary:")}
     return MeshTri2(arrays["doflocs"], arrays["t"], _boundaries=b)
+
+
+def robin_heat(mesh: Any, robin: dict[str, tuple[float, float]], t_end: float, dt: float,
+               every: float, start_steps: int = 8) -> dict[str, np.ndarray]:
+    """u_t = Δu from u = 0 with ∂u/∂n = g - a·u on each tagged part (``robin[part] = (a, g)``,
+    constants): P2 in space, BDF2 in time at step dt (the first step as ``start_steps`` backward
+    Euler steps, which damp the layer that the data's mismatch with u = 0 starts at the
+    boundary). Returns ``times`` (every ``every``), the dofs ``u`` (T, N) at them and their
+    time derivatives ``u_t`` from the semi-discrete equations (for Hermite interpolation)."""
+    from scipy.sparse.linalg import splu
+    from skfem import BilinearForm, ElementTriP2, FacetBasis, LinearForm, asm
+    from skfem.helpers import dot, grad
+
+    basis = p2_basis(mesh)
+
+    @BilinearForm
+    def mass(u, v, _):
+        return u * v
+
+    @BilinearForm
+    def stiffness(u, v, _):
+        return dot(grad(u), grad(v))
+
+    @LinearForm
+    def one(v, _):
+        return v
+
+    m = asm(mass, basis)
+    s = asm(stiffness, basis)
+    b = np.zeros(basis.N)
+    for part, (a, g) in robin.items():
+        facets = FacetBasis(mesh, ElementTriP2(), facets=mesh.boundaries[part])
+        s = s + a * asm(mass, facets)
+        b = b + g * asm(one, facets)
+    start = splu((m + dt / start_steps * s).tocsc())
+    bdf2 = splu((3 * m + 2 * dt * s).tocsc())
+    mass_lu = splu(m.tocsc())
+    per = int(round(every / dt))
+    steps = int(round(t_end / dt))
+    if abs(per * dt - every) > 1e-9 * every or steps % per:
+        raise ValueError(f"robin_heat: every = {every} and t_end = {t_end} must be multiples of "
+                         f"dt = {dt}")
+    previous, u = np.zeros(basis.N), np.zeros(basis.N)
+    for _ in range(start_steps):
+        u = start.solve(m @ u + dt / start_steps * b)
+    saved = [previous, *([u] if per == 1 else [])]
+    for n in range(1, steps):
+        previous, u = u, bdf2.solve(2 * dt * b + m @ (4 * u - previous))
+        if (n + 1) % per == 0:
+            saved.append(u)
+    values = np.array(saved)
+    rates = np.array([mass_lu.solve(b - s @ v) for v in values])
+    return {"times": np.arange(len(values)) * every, "u": values, "u_t": rates}
+
+
+def hermite_in_time(arrays: dict[str, np.ndarray], element_dofs: np.ndarray, phi: np.ndarray,
+                    t: np.ndarray) -> np.ndarray:
+    """Values at located points (``locate``) and times t of a field stored at equally spaced
+    times with its time derivative: cubic Hermite interpolation between the stored times."""
+    times = arrays["times"]
+    step = times[1] - times[0]
+    k = np.clip(np.floor((t - times[0]) / step).astype(int), 0, len(times) - 2)
+    s = (t - times[k]) / step
+    weights = (2 * s**3 - 3 * s**2 + 1, (s**3 - 2 * s**2 + s) * step, -2 * s**3 + 3 * s**2,
+               (s**3 - s**2) * step)
+    u, rate = arrays["u"], arrays["u_t"]
+    out = np.zeros(len(t))
+    for w, f, j in zip(weights, (u, rate, u, rate), (k, k, k + 1, k + 1), strict=True):
+        out += w * np.sum(phi * f[j[None, :], element_dofs], axis=0)
+    return out

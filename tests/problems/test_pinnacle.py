@@ -14,7 +14,13 @@ from pinnbench.cli import app
 from pinnbench.derivatives import Field
 from pinnbench.geometry import Disk, GeometryError, Rectangle
 from pinnbench.problems.geometric import GeometryProblem, constant
-from pinnbench.problems.pinnacle import HeatND, Poisson2DClassic, PoissonBoltzmann2D, PoissonND
+from pinnbench.problems.pinnacle import (
+    Heat2DComplexGeometry,
+    HeatND,
+    Poisson2DClassic,
+    PoissonBoltzmann2D,
+    PoissonND,
+)
 from pinnbench.references import fem
 from pinnbench.verify import verify_problem
 
@@ -61,6 +67,23 @@ def test_fem_references_converge_and_meet_their_boundary_data(cls):
     pde = checks["pde"]
     assert 2.7 < pde.order < 3.6 and pde.fd < 1e-4, pde
     assert checks["bc_outer"].fd < 1e-12 and checks["bc_holes"].fd < 1e-6
+
+
+def test_heat_complex_reference_converges_and_starts_at_zero():
+    """Space and time refined together (P2, BDF2): order ~2.8, last change 5.7e-4; u = 0 at
+    t = 0; values between the stored times (Hermite) join the stored ones; u stays within the
+    data's range [0, 5] (maximum principle for the Robin problem)."""
+    p = Heat2DComplexGeometry()
+    checks = {c.name.split()[0]: c for c in verify_problem(p, n=40, seed=2)}
+    assert all(c.ok for c in checks.values()), checks
+    assert 2.3 < checks["pde"].order < 3.6 and checks["pde"].fd < 1e-3
+    assert checks["ic"].fd == 0
+    x = p.eval_points()
+    u = p.reference(x)[:, 0]
+    assert np.all(np.isfinite(u)) and u.min() >= -1e-6 and u.max() <= 5
+    later = x[:, 2] > 0      # at t = 0 the boundary layer grows like sqrt(t): no continuity
+    near = x[later] - [0, 0, 1e-4]
+    assert np.max(np.abs(p.reference(near)[:, 0] - u[later])) < 5e-3
 
 
 def test_classic_reference_is_harmonic_in_the_mean_and_symmetric():
@@ -155,3 +178,45 @@ def test_bad_geometry_parameters_exit_2_naming_the_key():
     assert len(r.output.strip().splitlines()) == 1
     with pytest.raises(GeometryError, match="empty"):
         (Rectangle((0, 0), (1, 1)) - Disk((0.5, 0.5), 1.0)).validate()
+
+
+def robin_series(length, x, t, terms=200):
+    """θ(x, t) on [0, L]: θ_t = θ_xx, θ = 1 at t = 0, ∂θ/∂n = -θ at both ends, as the series of
+    its eigenfunctions μ cos μx + sin μx with tan μL = 2μ / (μ² - 1) (roots by bisection)."""
+    from scipy.optimize import brentq
+
+    def f(m):
+        return (m**2 - 1) * np.sin(m * length) - 2 * m * np.cos(m * length)
+
+    grid = np.linspace(1e-6, (terms + 2) * np.pi / length, 40 * terms)
+    values = f(grid)
+    pairs = zip(grid[:-1], grid[1:], values[:-1], values[1:], strict=True)
+    roots = [brentq(f, a, b) for a, b, fa, fb in pairs if fa * fb < 0][:terms]
+    s = np.linspace(0, length, 4001)
+    out = 0.0
+    for m in roots:
+        shape = m * np.cos(m * s) + np.sin(m * s)
+        c = np.trapezoid(shape, s) / np.trapezoid(shape**2, s)
+        out = out + c * np.exp(-m**2 * t) * (m * np.cos(m * x) + np.sin(m * x))
+    return out
+
+
+def test_robin_heat_matches_the_series_solution_on_a_rectangle():
+    """u_t = Δu on [0, 2] x [0, 1] from 0 with ∂u/∂n = 1 - u: u = 1 - θ_2(x, t) θ_1(y, t)
+    (products of 1D series). The solver (P2, BDF2) converges to it at order ~2 (time step)."""
+    x = np.random.default_rng(0).uniform([0, 0], [2, 1], (300, 2))
+    exact = 1 - robin_series(2.0, x[:, 0], 0.5) * robin_series(1.0, x[:, 1], 0.5)
+    errors = []
+    for h, dt in ((0.2, 0.02), (0.1, 0.01)):
+        mesh = fem.rectangle_minus_disks((0, 0), (2, 1), [], h)
+        a = fem.robin_heat(mesh, {"outer": (1.0, 1.0)}, 0.5, dt, 0.1)
+        found, dofs, phi = fem.locate(mesh, x)
+        assert len(found) == len(x)
+        u = fem.hermite_in_time(a, dofs, phi, np.full(len(x), 0.5))
+        errors.append(np.sqrt(np.mean((u - exact) ** 2)) / np.sqrt(np.mean(exact**2)))
+        between = fem.hermite_in_time(a, dofs, phi, np.full(len(x), 0.45))
+        series = 1 - robin_series(2.0, x[:, 0], 0.45) * robin_series(1.0, x[:, 1], 0.45)
+        assert np.sqrt(np.mean((between - series) ** 2)) < 2 * errors[-1] * np.sqrt(
+            np.mean(exact**2)) + 1e-6
+    order = np.log2(errors[0] / errors[1])
+    assert 1.7 < order < 3.5 and errors[1] < 2e-4, (errors, order)
