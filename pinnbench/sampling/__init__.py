@@ -1,3 +1,12 @@
 """Collocation-point samplers. Importing this package registers them."""
 
-from pinnbench.sampling import aas, curriculum, glf, quasi, region, residual, uniform  # noqa: F401
+from pinnbench.sampling import (  # noqa: F401
+    aas,
+    curriculum,
+    glf,
+    quasi,
+    region,
+    residual,
+    rsmote,
+    uniform,
+)

@@ -56,12 +56,28 @@ class GLF(Density, Adaptive):
             return self.alpha
         return 1e-4 if dim <= LOW_DIMENSION else 1e-3
 
+    def candidate_residuals(self, probe: Probe, cand: jax.Array, r: jax.Array) -> jax.Array:
+        """|r| of the N·M candidates (flattened, anchor-major): inherited from the anchors."""
+        return jnp.repeat(r, self.m)
+
     def adapt(self, state: dict[str, Any], problem: Any, probe: Probe) -> dict[str, Any]:
         key, k_spawn, k_draw = jax.random.split(state["key"], 3)
         x = state["points"]["interior"]
         lo, hi = box_of(problem, x.dtype)
         r = probe.magnitude("interior", x)
         cand = spawn(k_spawn, x, r, self.m, self.scale(x.shape[1]), self.eps, lo, hi)
-        p = residual_weights(jnp.repeat(r, self.m), self.k, self.c)
-        chosen = cand.reshape(-1, x.shape[1])[draw_by_weights(k_draw, p, x.shape[0])]
+        cand = cand.reshape(-1, x.shape[1])
+        p = residual_weights(self.candidate_residuals(probe, cand, r), self.k, self.c)
+        chosen = cand[draw_by_weights(k_draw, p, x.shape[0])]
         return {**state, "points": {**state["points"], "interior": chosen}, "key": key}
+
+
+@samplers.register("glf_d")
+@dataclasses.dataclass(frozen=True)
+class GLFD(GLF):
+    """GLF-D, the paper's exact-residual ablation: the same candidates, each weighted by its
+    own residual (N·M more residual evaluations per adaptation, the memory the surrogate
+    saves)."""
+
+    def candidate_residuals(self, probe: Probe, cand: jax.Array, r: jax.Array) -> jax.Array:
+        return probe.magnitude("interior", cand)

@@ -9,6 +9,8 @@ SMALL = {"n_interior": 128, "n_boundary": 32}
 CASES = [
     ({"type": "rad", "n_candidates": 1024, "every": 5}, {"type": "adam", "lr": 1e-2}),
     ({"type": "glf", "every": 5}, {"type": "lbfgs"}),
+    ({"type": "glf_d", "every": 5}, {"type": "adam", "lr": 1e-2}),
+    ({"type": "rsmote", "every": 5}, {"type": "adam", "lr": 1e-2}),
     ({"type": "rar_d", "n_candidates": 1024, "every": 5, "n_add": 16, "rounds": 2},
      {"type": "adam", "lr": 1e-2}),
     ({"type": "rar", "n_candidates": 1024, "every": 5, "n_add": 16, "rounds": 2},
