@@ -9,6 +9,7 @@ from pinnbench.problems import (  # noqa: F401
     kuramoto_sivashinsky,
     laplace,
     navier_stokes,
+    pinnacle,
     reaction_diffusion,
 )
 from pinnbench.problems.base import BoxProblem, ClosedFormProblem, Constraint
