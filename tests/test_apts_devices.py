@@ -26,12 +26,14 @@ SCRIPT = textwrap.dedent("""
     out = {"devices": jax.device_count()}
     for shard in (True, False):
         opt = APTS(subdomains=4, local_steps=2, shard=shard)
-        step = jax.jit(lambda p, s: opt.step(s, jnp.asarray(0), objective, p))
+        # One compilation serves both the steps and the look at the compiled program.
         state = opt.init(params)
+        step = jax.jit(lambda p, s: opt.step(s, jnp.asarray(0), objective, p)).lower(
+            params, state).compile()
         p = params
         for _ in range(3):
             p, state, info = step(p, state)
-        text = step.lower(params, opt.init(params)).compile().as_text()
+        text = step.as_text()
         out[str(shard)] = {"loss": float(objective.loss(p)),
                            "collective": "all-reduce" in text or "all-gather" in text,
                            "accepted": int(state["preconditioner_accepted"])}
