@@ -37,6 +37,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/pinnbench check results/ci --baseline results/baseline/ci.parquet
 	$(BIN)/pinnbench run suites/ci_second_order.toml --out results/ci_second_order --jobs 2
 	$(BIN)/pinnbench check results/ci_second_order --baseline results/baseline/ci_second_order.parquet
+	$(BIN)/pinnbench run suites/ci_sampling.toml --out results/ci_sampling --jobs 2
+	$(BIN)/pinnbench check results/ci_sampling --baseline results/baseline/ci_sampling.parquet
 
 # Side-by-side performance measurements (see BENCHMARKS.md).
 bench: $(VENV)/.installed-bench
