@@ -1,4 +1,8 @@
-"""One Levenberg-Marquardt step for the balls model: block-sparse against dense Jacobian.
+"""One Levenberg-Marquardt step for the balls model: block-sparse against dense Jacobian, and
+the three solves of the block-sparse step side by side (``--solvers``): block-Jacobi CG through
+the blocks, Cholesky of J^T J assembled densely from the blocks, and the sparse direct solve
+(block-banded Cholesky in the balls' Fiedler order, with the band set to the bandwidth that holds
+every coupling at initialisation, so the factorisation alone is the step).
 
 Helmholtz 2D (a1 = 1, a2 = 4) in float64; M experts of 2 hidden layers of 16 units (337
 parameters each), both optimizers on the same model, so the parameter count is equal; the points
@@ -13,7 +17,7 @@ Each ball's capacity is set to 1.2x the fullest ball's share of the points at in
 The largest M that fits in 8 GiB comes from a power law fitted to the last three sizes of each.
 Run as
 
-    .venv/bin/python benchmarks/balls_lm.py [--ms 4 8 16 32 64]
+    .venv/bin/python benchmarks/balls_lm.py [--ms 4 8 16 32 64] [--solvers]
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from common import OUT_DIR, load_avg, median
 
 import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import Trainer
+from pinnbench.optim.sparse_lm import coupling, fiedler_order
 from pinnbench.spec import RunSpec
 from pinnbench.suite import _Checker
 
@@ -36,12 +41,12 @@ WIDTH, DEPTH = 16, 2
 LIMIT_GIB = 8.0
 
 
-def spec(optimizer: str, m: int, n_interior: int, capacity: float) -> RunSpec:
+def spec(optimizer: str, m: int, n_interior: int, capacity: float, **options) -> RunSpec:
     c = _Checker("balls_lm")
     method = {
         "model": c.component("model", {"type": "balls", "n_balls": m, "width": WIDTH,
                                        "depth": DEPTH, "capacity": capacity}, "m"),
-        "optimizer": c.component("optimizer", {"type": optimizer}, "o"),
+        "optimizer": c.component("optimizer", {"type": optimizer, **options}, "o"),
         "sampler": c.component("sampler", {"type": "uniform", "n_interior": n_interior,
                                            "n_boundary": n_interior // 4}, "s"),
     }
@@ -62,9 +67,22 @@ def occupancy(m: int, n_interior: int) -> tuple[float, float]:
     return max(shares), float(np.mean(overlaps))
 
 
+def bandwidth(m: int, n_interior: int, capacity: float) -> int:
+    """Block bandwidth of J^T J in the Fiedler order at initialisation (what the band must hold
+    for the sparse direct solve to need no CG)."""
+    trainer = Trainer(spec("lm_sparse", m, n_interior, capacity))
+    state = trainer.initial_state()
+    objective = trainer.objective(state[2]["points"], *state[4:])
+    b = jax.jit(lambda p: trainer.model.block_system(objective, p))(state[0])
+    c = np.asarray(coupling(b.J, b.rows, b.r.shape[0]))
+    position = np.argsort(np.asarray(fiedler_order(jax.numpy.asarray(c))))
+    i, j = np.nonzero(np.triu(c, 1))
+    return int(np.max(np.abs(position[i] - position[j]))) if i.size else 0
+
+
 def measure(optimizer: str, m: int, n_interior: int, capacity: float, run_below_mb: float,
-            repeats: int) -> dict:
-    trainer = Trainer(spec(optimizer, m, n_interior, capacity))
+            repeats: int, **options) -> dict:
+    trainer = Trainer(spec(optimizer, m, n_interior, capacity, **options))
     state = trainer.initial_state()
     params, opt_state, sampler_state = state[:3]
     objective = trainer.objective(sampler_state["points"], *state[4:])  # (+ loss state)
@@ -75,7 +93,7 @@ def measure(optimizer: str, m: int, n_interior: int, capacity: float, run_below_
     mem = compiled.memory_analysis()
     total_mb = (mem.argument_size_in_bytes + mem.output_size_in_bytes
                 + mem.temp_size_in_bytes) / 2**20
-    row = {"optimizer": optimizer, "M": m, "params": int(sum(
+    row = {"optimizer": optimizer, **options, "M": m, "params": int(sum(
         x.size for x in jax.tree.leaves(params))), "points": int(sum(
             x.shape[0] for x in sampler_state["points"].values())),
         "memory_mb": total_mb, "temp_mb": mem.temp_size_in_bytes / 2**20,
@@ -112,8 +130,13 @@ def main() -> None:
     parser.add_argument("--points-per-ball", type=int, default=128)
     parser.add_argument("--run-below-mb", type=float, default=1500.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--solvers", action="store_true",
+                        help="dense LM against the three block-sparse solves (cg, cholesky, "
+                        "sparse_cholesky) instead of the sparse-against-dense scaling")
     args = parser.parse_args()
     jax.config.update("jax_enable_x64", True)
+    if args.solvers:
+        return solvers(args)
     rows = []
     print(f"{'M':>3} {'params':>6} {'points':>6} {'cap':>5} {'overlap':>7} | "
           f"{'sparse MB':>9} {'ms':>8} {'CG':>4} | {'dense MB':>9} {'ms':>8}")
@@ -144,6 +167,38 @@ def main() -> None:
     out = {"rows": rows, "largest_m_8gib": fits, "load": load_avg(), "jax": jax.__version__,
            "points_per_ball": args.points_per_ball}
     (OUT_DIR / "balls_lm.json").write_text(json.dumps(out, indent=1))
+
+
+def solvers(args: argparse.Namespace) -> None:
+    rows = []
+    print(f"{'M':>3} {'params':>6} {'points':>6} {'band':>4} | "
+          + " | ".join(f"{name:>15} MB      ms" for name in
+                       ("lm dense", "cg", "cholesky", "sparse_cholesky")))
+    for m in args.ms:
+        n = args.points_per_ball * m
+        share, overlap = occupancy(m, n)
+        capacity = min(1.0, 1.2 * share)
+        band = bandwidth(m, n, capacity)
+        cases = [("lm", {}), ("lm_sparse", {"solver": "cg"}),
+                 ("lm_sparse", {"solver": "cholesky"}),
+                 ("lm_sparse", {"solver": "sparse_cholesky", "band": max(band, 1)})]
+        out = []
+        for opt, options in cases:
+            r = measure(opt, m, n, capacity, args.run_below_mb, args.repeats, **options)
+            r.update(capacity=capacity, overlap=overlap, bandwidth=band)
+            out.append(r)
+        rows += out
+
+        def cell(r):
+            t = f"{r['step_ms']:7.0f}" if r["step_ms"] is not None else f"{'-':>7}"
+            return f"{r['memory_mb']:>18.1f} {t}"
+
+        print(f"{m:>3} {out[0]['params']:>6} {out[0]['points']:>6} {band:>4} | "
+              + " | ".join(cell(r) for r in out), flush=True)
+    OUT_DIR.mkdir(exist_ok=True)
+    (OUT_DIR / "balls_lm_solvers.json").write_text(json.dumps(
+        {"rows": rows, "load": load_avg(), "jax": jax.__version__,
+         "points_per_ball": args.points_per_ball}, indent=1))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,13 @@ experts j and k share points; it is never formed for CG. The damped normal equat
 (J^T J + mu I) delta = -J^T r are solved by preconditioned CG whose matvec goes through the blocks
 (J v scatters each J_j v_j into the rows, J^T y gathers them back), with a block-Jacobi
 preconditioner (J_j^T J_j + mu I, factorised per block) or its diagonal; or exactly, by Cholesky
-of J^T J assembled from the blocks.
+of J^T J assembled from the blocks; or by the sparse direct solve: the balls ordered along the
+Fiedler vector of their coupling graph (which balls share rows), J^T J + mu I kept only on the
+block band |a - b| <= ``band`` of that order and factorised by block-banded Cholesky. When every
+coupling lies in the band that factorisation is the exact solve (memory M (band + 1) P^2, work
+M band^2 P^3, against (M P)^2 and (M P)^3 / 3 for the dense Cholesky); couplings outside it are
+counted (``outside_band``) and the band factor then serves as the preconditioner of CG through
+the blocks, so the step stays exact to ``cg_tol`` either way.
 
 With ``aas_lr > 0`` every LM step is followed by the model's ascent of its sampling density on
 the residual (its ``density`` capability: adversarial adaptive sampling), at the rate
@@ -30,7 +36,7 @@ from pinnbench.protocols import BLOCK_JACOBIAN, DENSITY, Blocks, has
 from pinnbench.registry import component_name, non_negative, optimizers, option, positive
 
 PRECONDITIONERS = ("block_jacobi", "jacobi", "none")
-SOLVERS = ("cg", "cholesky")
+SOLVERS = ("cg", "cholesky", "sparse_cholesky")
 
 
 # ---- the block operator -------------------------------------------------------------------------
@@ -120,6 +126,125 @@ def solve_direct(blocks: Blocks, mu: jax.Array) -> jax.Array:
     return jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(A), -g).reshape(m, p)
 
 
+# ---- the sparse direct solve --------------------------------------------------------------------
+def coupling(J: jax.Array, rows: jax.Array, n_rows: int) -> jax.Array:
+    """(M, M) count of residual rows two balls share (padding rows, all zero, count for none)."""
+    active = jnp.any(J != 0, axis=2).astype(J.dtype)  # (M, B)
+    m = J.shape[0]
+    incidence = jnp.zeros((m, n_rows + 1), J.dtype)
+    # A padding row scatters to the spare column n_rows so it never meets another ball's row.
+    target = jnp.where(active > 0, rows, n_rows)
+    incidence = jax.vmap(lambda z, t, a: z.at[t].max(a))(incidence, target, active)[:, :n_rows]
+    return incidence @ incidence.T
+
+
+def fiedler_order(c: jax.Array) -> jax.Array:
+    """Balls sorted by the Fiedler vector of the coupling graph: neighbours get near positions,
+    which keeps the block bandwidth of J^T J small (spectral envelope reduction)."""
+    a = (c > 0).astype(c.dtype) * (1 - jnp.eye(c.shape[0], dtype=c.dtype))
+    laplacian = jnp.diag(jnp.sum(a, axis=1)) - a
+    _, vectors = jnp.linalg.eigh(laplacian)
+    # Ties (components of a disconnected graph share the eigenvalue 0) break by index.
+    key = vectors[:, 1] + 1e-9 * jnp.arange(c.shape[0], dtype=c.dtype)
+    return jnp.argsort(key)
+
+
+def band_matrix(J: jax.Array, rows: jax.Array, n_rows: int, order: jax.Array, band: int
+                ) -> jax.Array:
+    """The band of J^T J in the order ``order``: (M, band + 1, P, P), entry [a, o] the block
+    (order[a], order[a - o]) (zero for a - o < 0). Shared rows are found through the row ->
+    block position map of ``normal_matrix``; M (band + 1) block products."""
+    m, b, p = J.shape
+    pos = jnp.full((m, n_rows), b, jnp.int32)
+    pos = jax.vmap(lambda q, r: q.at[r].set(jnp.arange(b, dtype=jnp.int32)))(pos, rows)
+    padded = jnp.concatenate([J, jnp.zeros((m, 1, p), J.dtype)], axis=1)
+    pairs = np.array([(a, o) for a in range(m) for o in range(band + 1)], np.int32)
+
+    def block(ao):
+        a, o = ao[0], ao[1]
+        j, k = order[a], order[jnp.maximum(a - o, 0)]
+        out = J[j].T @ padded[k][pos[k][rows[j]]]
+        return jnp.where(a - o >= 0, out, 0.0)
+
+    return jax.lax.map(block, jnp.asarray(pairs)).reshape(m, band + 1, p, p)
+
+
+def band_cholesky(a: jax.Array) -> jax.Array:
+    """Block-banded Cholesky A = L L^T on the band layout of ``band_matrix`` (L in the same
+    layout: [i, o] is block L_{i, i - o}). Row by row: L_{ij} = (A_{ij} - sum_k L_{ik} L_{jk}^T)
+    L_jj^{-T} for j = i - band .. i - 1, then L_ii = chol(A_ii - sum_k L_ik L_ik^T). The offsets
+    are unrolled, so each product runs over the band-w - o shared blocks only (static slices):
+    M band^2 P^3 work in all."""
+    m, w1, p, _ = a.shape
+    w = w1 - 1
+    tri = jax.scipy.linalg.solve_triangular
+
+    def row(i, low):
+        li = low[i]
+        for o in range(w, 0, -1):  # L_{ik} for k < j = i - o is already in li
+            lj = low[jnp.maximum(i - o, 0)]
+            # sum over k = i - q, q = o + 1 .. w: L_{i, i-q} L_{j, j-(q-o)}^T
+            s = jnp.einsum("qab,qcb->ac", li[o + 1:], lj[1:w - o + 1]) if o < w else 0.0
+            blk = tri(lj[0], (li[o] - s).T, lower=True).T  # (A_ij - s) L_jj^{-T}
+            li = li.at[o].set(jnp.where(i - o >= 0, blk, 0.0))
+        diag = li[0] - jnp.einsum("qab,qcb->ac", li[1:], li[1:]) if w > 0 else li[0]
+        return low.at[i].set(li.at[0].set(jnp.linalg.cholesky(diag)))
+
+    return jax.lax.fori_loop(0, m, row, a)
+
+
+def band_solve(low: jax.Array, b: jax.Array) -> jax.Array:
+    """x with L L^T x = b for the band factor L, b of shape (M, P)."""
+    m, w1, _, _ = low.shape
+    tri = jax.scipy.linalg.solve_triangular
+    offsets = jnp.arange(w1)
+
+    def forward(i, y):  # y_i = L_ii^{-1} (b_i - sum_o L_{i, i-o} y_{i-o})
+        prev = y[jnp.clip(i - offsets, 0, m - 1)] * ((offsets > 0) & (i - offsets >= 0))[:, None]
+        return y.at[i].set(tri(low[i, 0], b[i] - jnp.einsum("qab,qb->a", low[i], prev),
+                               lower=True))
+
+    def backward(t, x):  # x_i = L_ii^{-T} (y_i - sum_o L_{i+o, i}^T x_{i+o})
+        i = m - 1 - t
+        nxt = jnp.clip(i + offsets, 0, m - 1)
+        valid = ((offsets > 0) & (i + offsets < m))[:, None]
+        blocks = low[nxt, offsets]  # L_{i+o, i}
+        s = jnp.einsum("qab,qa->b", blocks, x[nxt] * valid)
+        return x.at[i].set(tri(low[i, 0], x[i] - s, lower=True, trans=1))
+
+    y = jax.lax.fori_loop(0, m, forward, jnp.zeros_like(b))
+    return jax.lax.fori_loop(0, m, backward, y)
+
+
+def solve_sparse_direct(blocks: Blocks, mu: jax.Array, band: int, tol: float, maxiter: int
+                        ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """delta = -(J^T J + mu I)^{-1} J^T r by block-banded Cholesky in the Fiedler order of the
+    balls; CG through the blocks, preconditioned by that factor, finishes what the band misses.
+    (delta (M, P), CG iterations (1 when the band holds every coupling), couplings outside the
+    band)."""
+    J, rows, r = blocks.J, blocks.rows, blocks.r
+    m, _, p = J.shape
+    band = min(band or m - 1, m - 1)
+    c = coupling(J, rows, r.shape[0])
+    order = fiedler_order(c)
+    position = jnp.argsort(order)
+    gap = jnp.abs(position[:, None] - position[None, :])
+    outside = jnp.sum((c > 0) & (gap > band)) // 2
+    a = band_matrix(J, rows, r.shape[0], order, band)
+    a = a.at[:, 0].add(mu * jnp.eye(p, dtype=J.dtype))
+    low = band_cholesky(a)
+
+    def precondition(v):
+        return band_solve(low, v[order])[position]
+
+    def matvec(v):
+        return vjp_blocks(J, rows, jvp_blocks(J, rows, v, r.shape[0])) + mu * v
+
+    g = vjp_blocks(J, rows, r)
+    delta, iters = pcg(matvec, -g, precondition, tol, maxiter)
+    return delta, iters, outside
+
+
 def solve_damped(blocks: Blocks, mu: jax.Array, preconditioner: str, tol: float,
                  maxiter: int) -> tuple[jax.Array, jax.Array]:
     """delta = -(J^T J + mu I)^{-1} J^T r by block-preconditioned CG; (delta (M, P), iters)."""
@@ -147,12 +272,17 @@ class SparseLM:
     tau: float = positive("initial damping relative to max diag(J^T J)", 1e-3)
     gtol: float = non_negative("stop when ||J^T r||_inf is at most this", 0.0)
     max_damping: float = positive("stop when the damping exceeds this", 1e16)
-    solver: str = option("cg", "damped normal equations: CG through the blocks, or Cholesky of "
-                         "J^T J assembled from them (exact; (M P)^2 memory)",
+    solver: str = option("cg", "damped normal equations: CG through the blocks, Cholesky of "
+                         "J^T J assembled from them (exact; (M P)^2 memory), or sparse_cholesky "
+                         "(block-banded Cholesky in the balls' Fiedler order; M (band + 1) P^2)",
                          check=lambda v: v in SOLVERS, expect=f"one of {list(SOLVERS)}")
     preconditioner: str = option("block_jacobi", "CG preconditioner",
                                  check=lambda v: v in PRECONDITIONERS,
                                  expect=f"one of {list(PRECONDITIONERS)}")
+    band: int = option(0, "sparse_cholesky: blocks kept on each side of the diagonal in the "
+                       "Fiedler order (0: all, M - 1); couplings beyond it are left to CG "
+                       "preconditioned by the band factor", check=lambda v: v >= 0,
+                       expect=">= 0", id_at_default=False)
     cg_tol: float = positive("CG stops at this residual relative to ||J^T r||", 1e-10)
     cg_maxiter: int = positive("CG iterations per step at most", 200)
     aas_lr: float = non_negative("ascent rate of centres / radii / weights (0: fixed balls)", 0.0)
@@ -176,7 +306,9 @@ class SparseLM:
 
     def init(self, params: Any) -> dict[str, Any]:
         dtype = jax.tree.leaves(params)[0].dtype
-        return {
+        extra = ({"outside_band": jnp.asarray(0, jnp.int32)}
+                 if self.solver == "sparse_cholesky" else {})
+        return {**extra,
             "mu": jnp.asarray(-1.0, dtype),
             "nu": jnp.asarray(2.0, dtype),
             "accepted": jnp.asarray(0, jnp.int32),
@@ -196,8 +328,14 @@ class SparseLM:
         g = vjp_blocks(b.J, b.rows, b.r)
         first = self.tau * jnp.max(jnp.sum(b.J * b.J, axis=1))
         mu = jnp.where(state["mu"] < 0, first, state["mu"])
+        extra = {}
         if self.solver == "cholesky":
             delta, iters = solve_direct(b, mu), jnp.asarray(0, jnp.int32)
+        elif self.solver == "sparse_cholesky":
+            delta, iters, outside = solve_sparse_direct(b, mu, self.band, self.cg_tol,
+                                                        self.cg_maxiter)
+            extra = {"outside_band": jnp.maximum(state["outside_band"],
+                                                 outside.astype(jnp.int32))}
         else:
             delta, iters = solve_damped(b, mu, self.preconditioner, self.cg_tol,
                                         self.cg_maxiter)
@@ -209,6 +347,7 @@ class SparseLM:
         converged = jnp.max(jnp.abs(g)) <= self.gtol
         reason = jnp.select([converged, new_mu > self.max_damping], [1, 2], 0)
         new_state = {
+            **extra,
             "mu": new_mu.astype(mu.dtype),
             "nu": new_nu.astype(mu.dtype),
             "accepted": state["accepted"] + accept.astype(jnp.int32),
@@ -250,4 +389,5 @@ class SparseLM:
             "cg_iterations": int(state["cg_iterations"]),
             "cg_per_step": int(state["cg_iterations"]) / max(steps, 1),
             "dropped": int(state["dropped"]),
+            **({"outside_band": int(state["outside_band"])} if "outside_band" in state else {}),
         }
