@@ -22,10 +22,13 @@ from pinnbench.results.store import load_runs, write_parquet
 
 # Direction of every metric the gate knows: a metric is "worse" when it moves the other way.
 LOWER_IS_BETTER = ("rel_l2", "rel_l1", "rel_rmse", "max_abs", "loss", "train_s", "compile_s",
-                   "peak_host_rss_mb", "peak_device_mb")
+                   "peak_host_rss_mb", "peak_device_mb", "coef_rel_l2")
 HIGHER_IS_BETTER = ("steps_per_s",)
 METRICS = LOWER_IS_BETTER + HIGHER_IS_BETTER
 DEFAULT_METRICS = ("rel_l2",)
+# Metrics only some problems have (an inverse problem's recovered coefficient): judged, by
+# default too, where the baseline has them, and skipped in cells that have none on either side.
+OPTIONAL_METRICS = ("coef_rel_l2",)
 
 RULES = ("paired", "median")
 DEFAULT_RULE = "paired"
@@ -352,6 +355,9 @@ def check_runs(baseline: pd.DataFrame, current: pd.DataFrame,
     for key, base in base_groups:
         cur = cur_groups.get(key)
         for metric in metrics:
+            if metric in OPTIONAL_METRICS and not _present(base, metric) and (
+                    cur is None or not _present(cur, metric)):
+                continue  # a forward problem has no coefficient to judge
             if cur is None:
                 rows.append(_row(*key, metric, n_baseline=int((base["status"] == "ok").sum()),
                                  verdict="missing", detail="no runs"))
@@ -362,12 +368,24 @@ def check_runs(baseline: pd.DataFrame, current: pd.DataFrame,
         if key not in known:
             ok = cur[cur["status"] == "ok"]
             for metric in metrics:
+                if metric in OPTIONAL_METRICS and not _present(cur, metric):
+                    continue
                 values = _finite(ok, metric)
                 rows.append(_row(*key, metric, n_current=len(ok),
                                  current=float(np.median(values)) if values.size else np.nan,
                                  verdict=NEW, detail="the baseline has no such cell: "
                                                      "rebaseline to gate it"))
     return pd.DataFrame(rows, columns=list(_row("", "", "")))
+
+
+def _present(runs: pd.DataFrame, metric: str) -> bool:
+    return metric in runs and bool(pd.to_numeric(runs[metric], errors="coerce").notna().any())
+
+
+def default_metrics(baseline: pd.DataFrame) -> list[str]:
+    """What the gate judges when no metric is named: rel_l2, and the optional metrics the
+    baseline has."""
+    return [*DEFAULT_METRICS, *(m for m in OPTIONAL_METRICS if _present(baseline, m))]
 
 
 def passed(verdicts: pd.DataFrame) -> bool:

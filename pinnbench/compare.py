@@ -248,7 +248,9 @@ def comparison_table(runs: pd.DataFrame, metric: str = "rel_l2", by: Sequence[st
                      **_cell_stats(values),
                      "train_s": _median_or_nan(ok, "train_s"),
                      "steps_per_s": _median_or_nan(ok, "steps_per_s"),
-                     "peak_mb": _peak_memory(ok)})
+                     "peak_mb": _peak_memory(ok),
+                     # An inverse problem's recovered coefficient (NaN for forward problems).
+                     "coef_median": _median_or_nan(ok, "coef_rel_l2")})
     table = pd.DataFrame(rows)
     if table.empty:
         return table
@@ -317,6 +319,8 @@ def columns(table: pd.DataFrame, metric: str, method_label: str = "method",
         cols += [Column(f"÷ {baseline}", lambda r: (Num(r.vs_baseline, "fixed"),)),
                  Column("95% CI of ratio", lambda r: ("[", Num(r.vs_low, "fixed"), ", ",
                                                       Num(r.vs_high, "fixed"), "]"))]
+    if metric != "coef_rel_l2" and "coef_median" in table and table["coef_median"].notna().any():
+        cols.append(Column("coef_rel_l2 (median)", lambda r: (Num(r.coef_median),)))
     cols += [Column("train s", lambda r: (Num(r.train_s, "fixed", 1),)),
              Column("steps/s", lambda r: (Num(r.steps_per_s, "fixed", 1),)),
              Column("peak MB", lambda r: (Num(r.peak_mb, "fixed", 0),))]

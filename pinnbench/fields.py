@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pinnbench.problems.base import tensor_grid
+from pinnbench.problems.inverse import with_unknowns
 from pinnbench.protocols import bound
 from pinnbench.results.store import read_params
 from pinnbench.spec import RunSpec
@@ -68,7 +69,7 @@ def evaluate_run(results_dir: str | Path, run_row: dict, resolution: int = 128,
         jax.config.update("jax_enable_x64", True)
     dtype = jnp.float64 if spec.precision == "float64" else jnp.float32
     problem = spec.build("problem")
-    model = bound(spec.build("model"), problem)
+    model = with_unknowns(bound(spec.build("model"), problem), problem)  # saved as trained
     like = model.init(jax.random.PRNGKey(0), problem.dim, len(problem.outputs), dtype)
     params = read_params(params_folder(results_dir, run_row["run_id"]), run_row["run_id"], like)
     shown = min(problem.dim, 2)

@@ -8,6 +8,10 @@
 - rel_rmse = mean over fields of RMSE_f / RMS(ref_f); equals rel_l2 for a single field, and weighs
              fields of different scale equally when there are several
 - max_abs  = max |pred - ref|
+
+An inverse problem's recovered coefficients are scored by ``coefficient_rel_l2``: the relative L2
+error of all its unknowns together on the evaluation points (a scalar counts as a constant field
+there, so for one scalar it is |c - c*| / |c*|).
 """
 
 from __future__ import annotations
@@ -53,3 +57,11 @@ METRICS = {"rel_l2": rel_l2, "rel_l1": rel_l1, "rel_rmse": rel_rmse, "max_abs": 
 
 def all_metrics(pred: ArrayLike, ref: ArrayLike) -> dict[str, ArrayLike]:
     return {name: fn(pred, ref) for name, fn in METRICS.items()}
+
+
+def coefficient_rel_l2(pred: dict[str, ArrayLike], truth: dict[str, ArrayLike]) -> ArrayLike:
+    """rel_l2 of the coefficients named in ``pred`` (each (M,)) against ``truth``, stacked."""
+    names = sorted(pred)
+    xp = _xp(pred[names[0]])
+    return rel_l2(xp.concatenate([xp.ravel(pred[k]) for k in names]),
+                  xp.concatenate([xp.ravel(truth[k]) for k in names]))

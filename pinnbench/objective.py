@@ -14,11 +14,20 @@ from pinnbench.derivatives import Field
 Params = Any
 
 
+def misfit(constraint: Any, r: jax.Array) -> jax.Array:
+    """A data constraint's prediction minus its observed values; any other residual as it is."""
+    values = getattr(constraint, "values", None)  # constraints built before data ones existed
+    if values is None:
+        return r
+    return r - jnp.ravel(jnp.asarray(values, r.dtype))
+
+
 @dataclasses.dataclass(frozen=True)
 class Objective:
     """Residuals of ``problem`` for ``model`` on a fixed set of points.
 
-    ``points`` maps a region name to its (N, d) points; every constraint on that region shares one
+    ``points`` maps a region name to its (N, d) points (constraints that carry fixed points of
+    their own, such as observations, add theirs); every constraint on that region shares one
     :class:`Field`, so derivatives used by several constraints are traced once. ``weights``
     overrides constraint weights by name. ``fixed_points`` says whether these points are the same
     as at the previous step (quasi-Newton methods may then reuse cached gradients).
@@ -30,10 +39,20 @@ class Objective:
     weights: dict[str, float] = dataclasses.field(default_factory=dict)
     fixed_points: bool = True
 
+    def __post_init__(self) -> None:
+        # Constraints with points of their own (observations) join the sampled regions here, so
+        # every reader of ``points`` (optimizers, loss strategies, Jacobians) sees them.
+        own = {c.region: c.points for c in self.problem.constraints()
+               if getattr(c, "points", None) is not None and c.region not in self.points}
+        if own:
+            dtype = next(iter(self.points.values())).dtype
+            object.__setattr__(self, "points", {**self.points, **{
+                region: jnp.asarray(x, dtype) for region, x in own.items()}})
+
     def residuals(self, params: Params) -> dict[str, jax.Array]:
         """Unweighted residual vector of every constraint, each flattened to (N_k * outputs,)."""
         fields = {region: Field(self.model, params, x) for region, x in self.points.items()}
-        return {c.name: jnp.ravel(c.residual(fields[c.region]))
+        return {c.name: misfit(c, jnp.ravel(c.residual(fields[c.region])))
                 for c in self.problem.constraints()}
 
     def weight(self, name: str) -> float:
@@ -76,6 +95,7 @@ class Objective:
             else:
                 r = batch_residual(flat)
                 J = jax.jacfwd(batch_residual)(flat)
+            r = misfit(c, r)
             scale = jnp.sqrt(self.weight(c.name) / r.shape[0])
             values.append(scale * r)
             rows.append(scale * J)

@@ -226,6 +226,14 @@ class Ansatz(Protocol):
     def ansatz(self, x: Any) -> tuple[Any, Any]: ...
 
 
+class Unknowns(Protocol):
+    """Problem capability ``unknowns``: coefficients the problem does not know (an inverse
+    problem), as :class:`pinnbench.problems.inverse.Unknown` objects; the engine trains them
+    with the network (docs/problems.md, "Inverse problems")."""
+
+    def unknowns(self) -> tuple[Any, ...]: ...
+
+
 JET = "jet"
 SNAPSHOT = "snapshot"
 LINEAR_SYSTEM = "linear_system"
@@ -236,6 +244,7 @@ SOLUTION = "solution"
 LINEAR = "linear"  # problem: every residual is affine in u (no methods needed)
 READS_PROBLEM = "reads_problem"
 ANSATZ = "ansatz"
+UNKNOWNS = "unknowns"
 
 CAPABILITIES: dict[str, tuple[type | None, tuple[str, ...], str]] = {
     # name: (protocol, methods it needs, axis it belongs to)
@@ -249,6 +258,7 @@ CAPABILITIES: dict[str, tuple[type | None, tuple[str, ...], str]] = {
     LINEAR: (None, (), "problem"),
     READS_PROBLEM: (ReadsProblem, ("bind_problem",), "model"),
     ANSATZ: (Ansatz, ("ansatz",), "problem"),
+    UNKNOWNS: (Unknowns, ("unknowns",), "problem"),
 }
 
 

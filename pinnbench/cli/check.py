@@ -25,6 +25,7 @@ from pinnbench.check import (
     changed_settings,
     check_runs,
     cut,
+    default_metrics,
     passed,
     read_baseline,
     read_results,
@@ -172,6 +173,7 @@ def check(
         base = read_baseline(baseline)
         origin = baseline_origin(base)
         base, current = _gated(base, only, names), _gated(current, only, names)
+        metrics = metrics if metric else default_metrics(base)
         if base.empty and current.empty:
             option = (f"--only {cut(only)!r}" if only is not None
                       else f"--problems {cut(problems)!r}")

@@ -20,9 +20,10 @@ import numpy as np
 
 from pinnbench.losses.base import ConstraintView
 from pinnbench.machine import machine_info, peak_device_mb, peak_host_rss_mb
-from pinnbench.metrics import all_metrics, rel_l2_per_field
+from pinnbench.metrics import all_metrics, coefficient_rel_l2, rel_l2_per_field
 from pinnbench.objective import Objective
-from pinnbench.protocols import RANDOM, SNAPSHOT, bound, check_step_info, has
+from pinnbench.problems.inverse import coefficient_truth, coefficient_values, with_unknowns
+from pinnbench.protocols import RANDOM, SNAPSHOT, UNKNOWNS, bound, check_step_info, has
 from pinnbench.sampling.base import Probe
 from pinnbench.spec import RunSpec
 
@@ -75,7 +76,8 @@ class Trainer:
         self.spec = spec
         self.dtype = DTYPES[spec.precision]
         self.problem = spec.build("problem")
-        self.model = bound(spec.build("model"), self.problem)
+        # An inverse problem's unknown coefficients train as part of the parameters.
+        self.model = with_unknowns(bound(spec.build("model"), self.problem), self.problem)
         self.optimizer = spec.build("optimizer")
         self.sampler = spec.build("sampler")
         self.loss = spec.build("loss")
@@ -83,6 +85,11 @@ class Trainer:
         # the objective and the samplers' probe both read them from here.
         self.terms = ConstraintView(self.problem, self.loss.constraints(self.problem))
         self.weights = dict(spec.method.get("weights", {}))
+        # Samplers draw points for the sampled regions only: data constraints bring their own.
+        sampled = tuple(c for c in self.problem.constraints()
+                        if getattr(c, "points", None) is None)
+        self.sampled = (self.problem if len(sampled) == len(self.problem.constraints())
+                        else ConstraintView(self.problem, sampled))
         self.clock = Clock()
         self._chunks: dict[int, Any] = {}
         self.fields = self.problem.outputs
@@ -101,12 +108,18 @@ class Trainer:
         reference may take a while, and tracing a step does not need it)."""
         return jnp.asarray(self.problem.reference(self._eval_points), self.dtype)
 
+    @functools.cached_property
+    def coef_ref(self) -> dict[str, jax.Array]:
+        """An inverse problem's true coefficients on the evaluation points."""
+        return {k: jnp.asarray(v, self.dtype)
+                for k, v in coefficient_truth(self.problem, self._eval_points).items()}
+
     # ---- state -----------------------------------------------------------------------------
     def initial_state(self) -> Carry:
         init_key = jax.random.PRNGKey(self.spec.seed)
         data_key = jax.random.fold_in(jax.random.PRNGKey(self.spec.data_seed), 1)
         params = self.model.init(init_key, self.problem.dim, len(self.fields), self.dtype)
-        sampler_state = self.sampler.init(self.problem, data_key, self.dtype)
+        sampler_state = self.sampler.init(self.sampled, data_key, self.dtype)
         opt_state = self.optimizer.init(params)
         if has(self.optimizer, RANDOM):  # its random choices follow the run's seed
             opt_state = self.optimizer.seed_state(opt_state, jax.random.fold_in(init_key, 2))
@@ -125,7 +138,7 @@ class Trainer:
     def _step(self, carry: Carry, _: Any) -> tuple[Carry, tuple]:
         params, opt_state, sampler_state, step, loss_state = carry
         probe = Probe(self.terms, self.model, params, self.loss_weights(loss_state))
-        sampler_state = self.sampler.update(sampler_state, step, self.problem, probe)
+        sampler_state = self.sampler.update(sampler_state, step, self.sampled, probe)
         points = sampler_state["points"]
         loss_state = self.loss.update(loss_state, step, self.objective(points, loss_state), params)
         objective = self.objective(points, loss_state)
@@ -146,6 +159,12 @@ class Trainer:
         if len(self.fields) > 1:
             per_field = rel_l2_per_field(pred, self.ref)
             out.update({f"rel_l2.{f}": per_field[i] for i, f in enumerate(self.fields)})
+        if has(self.problem, UNKNOWNS):  # the recovered coefficients against the truth
+            coef = coefficient_values(self.model, params, self.x_eval)
+            out["coef_rel_l2"] = coefficient_rel_l2(coef, self.coef_ref)
+            if len(coef) > 1:
+                out.update({f"coef_rel_l2.{k}": coefficient_rel_l2({k: v}, self.coef_ref)
+                            for k, v in coef.items()})
         objective = self.objective(sampler_state["points"], loss_state)
         terms = objective.terms(params)
         out.update({f"loss.{k}": v for k, v in terms.items()})

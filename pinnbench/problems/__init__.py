@@ -6,6 +6,7 @@ from pinnbench.problems import (  # noqa: F401
     classic,
     helmholtz,
     helmholtz_gaussian,
+    inverse,
     kuramoto_sivashinsky,
     laplace,
     navier_stokes,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +19,8 @@ import numpy as np
 from pinnbench.derivatives import Field
 from pinnbench.protocols import SOLUTION
 
-Region = Literal["interior", "boundary", "initial"]
+# "observation": the fixed points a constraint carries itself (data), never drawn by a sampler.
+Region = Literal["interior", "boundary", "initial", "observation"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +34,12 @@ class Constraint:
     # True when residual row i depends on point i alone (the usual case): its Jacobian is then
     # built point by point, at about the cost of one gradient. False forces a dense Jacobian.
     pointwise: bool = True
+    # Data constraints (observations of the solution): fixed points of their own, (N, dim), and
+    # the values observed there, (N * outputs,). ``residual`` then returns the prediction of the
+    # observed quantity (one row per point, so its Jacobian is built point by point) and the
+    # objective subtracts ``values``. Samplers never draw points for such a region.
+    points: Any = dataclasses.field(default=None, compare=False, hash=False, repr=False)
+    values: Any = dataclasses.field(default=None, compare=False, hash=False, repr=False)
 
 
 class BoxProblem:
