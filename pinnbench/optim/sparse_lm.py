@@ -17,7 +17,8 @@ the blocks, so the step stays exact to ``cg_tol`` either way.
 
 With ``aas_lr > 0`` every LM step is followed by the model's ascent of its sampling density on
 the residual (its ``density`` capability: adversarial adaptive sampling), at the rate
-aas_lr * aas_decay^step. With ``aas_lr = 0`` the density stays as initialised.
+aas_lr * aas_decay^step; ``aas_entropy`` = beta > 0 adds the entropy regulariser beta H(p) to
+that ascent (``pinnbench.sampling.aas``). With ``aas_lr = 0`` the density stays as initialised.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pinnbench.optim.base import unless_done, work
 from pinnbench.optim.lm import STOP_REASONS, nielsen_update
 from pinnbench.protocols import BLOCK_JACOBIAN, DENSITY, Blocks, has
 from pinnbench.registry import component_name, non_negative, optimizers, option, positive
+from pinnbench.sampling.aas import entropy_target
 
 PRECONDITIONERS = ("block_jacobi", "jacobi", "none")
 SOLVERS = ("cg", "cholesky", "sparse_cholesky")
@@ -288,6 +290,9 @@ class SparseLM:
     aas_lr: float = non_negative("ascent rate of centres / radii / weights (0: fixed balls)", 0.0)
     aas_decay: float = option(0.999, "per-step factor of the ascent rate",
                               check=lambda v: 0 < v <= 1, expect="in (0, 1]")
+    aas_entropy: float = option(0.0, "entropy regularisation beta of the AAS ascent: ascend "
+                                "log E_p[|r|^2] + beta H(p) (0: none)", check=lambda v: v >= 0,
+                                expect=">= 0", id_at_default=False)
 
     def incompatibility(self, parts: dict[str, Any]) -> str | None:
         model = parts.get("model")
@@ -368,8 +373,12 @@ class SparseLM:
             params, state, loss, b, iters = self.lm_step(params, state, objective)
             if self.aas_lr > 0 and "interior" in objective.points:
                 lr = self.aas_lr * self.aas_decay ** step.astype(loss.dtype)
-                params = objective.model.ascend_density(params, objective.points["interior"],
-                                                        b.interior, lr)
+                x = objective.points["interior"]
+                target = b.interior
+                if self.aas_entropy > 0:
+                    q = objective.model.density(params, x)
+                    target = entropy_target(target, q, self.aas_entropy)
+                params = objective.model.ascend_density(params, x, target, lr)
             return params, state, loss, iters
 
         (params, state, loss, iters), ran = unless_done(iterate, (params, state), state,
