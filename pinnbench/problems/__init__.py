@@ -3,7 +3,9 @@
 from pinnbench.problems import (  # noqa: F401
     allen_cahn,
     burgers,
+    burgers2d,
     classic,
+    gray_scott,
     helmholtz,
     helmholtz_gaussian,
     inverse,
