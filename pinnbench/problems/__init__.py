@@ -14,6 +14,7 @@ from pinnbench.problems import (  # noqa: F401
     navier_stokes,
     pinnacle,
     reaction_diffusion,
+    wave2d_long,
 )
 from pinnbench.problems.base import BoxProblem, ClosedFormProblem, Constraint
 
