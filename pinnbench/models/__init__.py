@@ -10,4 +10,5 @@ from pinnbench.models import (  # noqa: F401
     pinnsformer,
     pirate,
     qres,
+    xpinn,
 )
