@@ -65,6 +65,27 @@ def nielsen_update(mu: jax.Array, nu: jax.Array, loss: jax.Array, new_loss: jax.
     return accept, new_mu, new_nu
 
 
+def lm_decision(state: dict[str, Any], mu: jax.Array, loss: jax.Array, new_loss: jax.Array,
+                predicted: jax.Array, grad: jax.Array, gtol: float,
+                max_damping: float) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """One trial step's verdict, shared by the dense and the block-sparse LM: whether to take it
+    (accepted and not yet converged) and the state entries it sets (damping, counts, stop
+    reason, ``done``, the loss after the step)."""
+    accept, new_mu, new_nu = nielsen_update(mu, state["nu"], loss, new_loss, predicted)
+    converged = jnp.max(jnp.abs(grad)) <= gtol
+    reason = jnp.select([converged, new_mu > max_damping], [1, 2], 0)
+    entries = {
+        "mu": new_mu.astype(mu.dtype),
+        "nu": new_nu.astype(mu.dtype),
+        "accepted": state["accepted"] + accept.astype(jnp.int32),
+        "rejected": state["rejected"] + (~accept).astype(jnp.int32),
+        "reason": reason.astype(jnp.int32),
+        "done": reason > 0,
+        "last_loss": jnp.where(accept, new_loss, loss).astype(loss.dtype),
+    }
+    return accept & ~converged, entries
+
+
 @optimizers.register("lm")
 @dataclasses.dataclass(frozen=True)
 class LevenbergMarquardt:
@@ -126,21 +147,9 @@ class LevenbergMarquardt:
             r_new = residual(flat + delta)
             Jd = J @ delta
             predicted = -(2 * g @ delta + Jd @ Jd)
-            accept, new_mu, new_nu = nielsen_update(mu, state["nu"], loss, r_new @ r_new,
-                                                    predicted)
-            converged = jnp.max(jnp.abs(g)) <= self.gtol
-            reason = jnp.select([converged, new_mu > self.max_damping], [1, 2], 0)
-            new_state = {
-                "scale": scale,
-                "mu": new_mu.astype(mu.dtype),
-                "nu": new_nu.astype(mu.dtype),
-                "accepted": state["accepted"] + accept.astype(jnp.int32),
-                "rejected": state["rejected"] + (~accept).astype(jnp.int32),
-                "reason": reason.astype(jnp.int32),
-                "done": reason > 0,
-                "last_loss": jnp.where(accept, r_new @ r_new, loss).astype(loss.dtype),
-            }
-            take = accept & ~converged
+            take, entries = lm_decision(state, mu, loss, r_new @ r_new, predicted, g, self.gtol,
+                                        self.max_damping)
+            new_state = {"scale": scale, **entries}
             return jnp.where(take, flat + delta, flat), new_state, loss
 
         (flat, state, loss), ran = unless_done(iterate, (flat, state), state)

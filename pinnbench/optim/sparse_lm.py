@@ -32,7 +32,7 @@ import numpy as np
 
 from pinnbench.objective import Objective
 from pinnbench.optim.base import unless_done, work
-from pinnbench.optim.lm import STOP_REASONS, nielsen_update
+from pinnbench.optim.lm import STOP_REASONS, lm_decision
 from pinnbench.protocols import BLOCK_JACOBIAN, DENSITY, Blocks, has
 from pinnbench.registry import component_name, non_negative, optimizers, option, positive
 from pinnbench.sampling.aas import entropy_target
@@ -348,22 +348,14 @@ class SparseLM:
         r_new = objective.residual_vector(trial)
         jd = jvp_blocks(b.J, b.rows, delta, b.r.shape[0])
         predicted = -(2 * jnp.sum(g * delta) + jd @ jd)
-        accept, new_mu, new_nu = nielsen_update(mu, state["nu"], loss, r_new @ r_new, predicted)
-        converged = jnp.max(jnp.abs(g)) <= self.gtol
-        reason = jnp.select([converged, new_mu > self.max_damping], [1, 2], 0)
+        take, entries = lm_decision(state, mu, loss, r_new @ r_new, predicted, g, self.gtol,
+                                    self.max_damping)
         new_state = {
             **extra,
-            "mu": new_mu.astype(mu.dtype),
-            "nu": new_nu.astype(mu.dtype),
-            "accepted": state["accepted"] + accept.astype(jnp.int32),
-            "rejected": state["rejected"] + (~accept).astype(jnp.int32),
+            **entries,
             "cg_iterations": state["cg_iterations"] + iters,
             "dropped": jnp.maximum(state["dropped"], b.dropped.astype(jnp.int32)),
-            "reason": reason.astype(jnp.int32),
-            "done": reason > 0,
-            "last_loss": jnp.where(accept, r_new @ r_new, loss).astype(loss.dtype),
         }
-        take = accept & ~converged
         params = jax.tree.map(lambda new, old: jnp.where(take, new, old), trial, params)
         return params, new_state, loss, b, iters
 
