@@ -49,5 +49,8 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/fbpinn_step.py --repeats 7
 	$(BIN)/python benchmarks/sampler_step.py
 
+reproduce: $(VENV)/.installed-run
+	$(BIN)/python benchmarks/reproduce.py --write REPRODUCTION.md
+
 clean:
 	rm -rf $(VENV) .cache results/ci results/ci_second_order results/helmholtz
