@@ -74,6 +74,9 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("ropinn", "RoPINN", "PINN + region beats PINN (paper 0.981 → 0.095)", "reaction",
           "region", "pinn", "suites/papers/ropinn_region.toml", "seeds5",
           "results/ropinn_region_seeds5", 1000),
+    Claim("ropinn", "RoPINN", "PINN + region, the reference code's calibration, beats PINN",
+          "reaction", "region_reference", "pinn", "suites/papers/ropinn_region.toml", "seeds5",
+          "results/ropinn_region_seeds5", 1000),
     Claim("ropinn", "RoPINN", "PINN + region beats PINN (paper 0.840 → 0.720)", "convection",
           "region", "pinn", "suites/papers/ropinn_region.toml", "seeds5",
           "results/ropinn_region_seeds5", 1000),
@@ -151,12 +154,13 @@ def judge(a: dict[int, float], b: dict[int, float], metric: str = "rel_l2") -> V
                                            f"{-effect:.3g} > spread {spread:.3g}")
     else:
         verdict = INCONCLUSIVE
-        best = max(wins_a, wins_b)
-        parts = [] if best >= need else [f"{best} of {n} seeds (needs {need})"]
+        parts = [f"A better in {wins_a} of {n} seeds (needs {need})"] if wins_a < need else []
+        if wins_b >= need:
+            parts.append(f"B better in {wins_b} of {n}")
         if abs(effect) <= spread:
             parts.append(f"effect {abs(effect):.3g} below spread {spread:.3g}")
-        elif best >= need:  # the majority and the median effect point opposite ways
-            parts.append(f"{best} of {n} seeds one way, median effect the other")
+        else:  # larger than the spread, but the seeds do not agree enough on its sign
+            parts.append(f"effect {effect:.3g} (A better if > 0) above spread {spread:.3g}")
         reason = ", ".join(parts)
     return Verdict(verdict, reason, seeds, wins_a, wins_b, effect, spread,
                    sign_test_p(wins_a, untied), _wilcoxon_p(d), sign_test_p(wins_b, untied),

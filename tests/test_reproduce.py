@@ -59,7 +59,7 @@ def test_inconclusive_three_of_five():
     b = dict.fromkeys(SEEDS, 1.0)
     v = reproduce.judge(a, b)
     assert v.verdict == "inconclusive" and (v.wins_a, v.wins_b) == (3, 2)
-    assert "3 of 5 seeds (needs 4)" in v.reason
+    assert v.reason.startswith("A better in 3 of 5 seeds (needs 4), effect ")
     assert abs(v.p_sign - 16 / 32) < 1e-12
 
 
@@ -70,8 +70,18 @@ def test_inconclusive_effect_below_spread():
     v = reproduce.judge(a, b)
     assert v.verdict == "inconclusive" and v.wins_a == 5
     assert abs(v.effect - np.log(1 / 0.96)) < 1e-12
-    assert f"effect {v.effect:.3g} below spread {v.spread:.3g}" == v.reason
+    assert f"effect {v.effect:.3g} below spread {v.spread:.3g}" == v.reason  # 5 of 5: no count
     assert v.spread > 1.0
+
+
+def test_inconclusive_names_the_other_majority():
+    # B better in 4 of 5 by a hair, A far better in the fifth: neither way passes the spread.
+    b = {0: 1.0, 1: 0.2, 2: 1.0, 3: 1.0, 4: 0.2}
+    a = {0: 1.02, 1: 1.01, 2: 1.01, 3: 1.02, 4: 0.09}
+    v = reproduce.judge(a, b)
+    assert v.verdict == "inconclusive" and (v.wins_a, v.wins_b) == (1, 4)
+    assert v.reason.startswith("A better in 1 of 5 seeds (needs 4), B better in 4 of 5, effect")
+    assert abs(v.effect + np.log(1.02)) < 1e-12 and abs(v.p_sign_b - 6 / 32) < 1e-12
 
 
 def test_higher_is_better_metric_flips_direction():
