@@ -6,6 +6,7 @@ from pinnbench.problems import (  # noqa: F401
     burgers2d,
     classic,
     gray_scott,
+    heat_long,
     helmholtz,
     helmholtz_gaussian,
     inverse,
