@@ -247,7 +247,8 @@ def _seed_range(seeds: Sequence[int]) -> str:
 def block_markdown(results: Sequence[tuple[Claim, Verdict | str, pd.DataFrame | None]]) -> str:
     """The table of one block: one row per claim, then provenance and per-seed values."""
     head = ("| claim | problem | budget (steps) | seeds | median A | median B | A better | "
-            "median log(B/A) | seed spread | sign test p | Wilcoxon p | verdict |\n"
+            "median log(B/A) | seed spread | sign test p, A / B better | "
+            "Wilcoxon p, A / B better | verdict |\n"
             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
     lines, notes = [head], []
     for claim, v, rows in results:
@@ -259,7 +260,8 @@ def block_markdown(results: Sequence[tuple[Claim, Verdict | str, pd.DataFrame | 
         lines.append(
             f"| {label} | {claim.problem} | {claim.budget} | {_seed_range(v.seeds)} | "
             f"{_num(v.median_a)} | {_num(v.median_b)} | {v.wins_a}/{len(v.seeds)} | "
-            f"{v.effect:.3f} | {v.spread:.3f} | {_num(v.p_sign)} | {_num(v.p_wilcoxon)} | "
+            f"{v.effect:.3f} | {v.spread:.3f} | {_num(v.p_sign)} / {_num(v.p_sign_b)} | "
+            f"{_num(v.p_wilcoxon)} / {_num(v.p_wilcoxon_b)} | "
             f"**{v.verdict}** ({v.reason}) |")
         commit = str(rows["git_commit"].iloc[0])[:10]
         per_seed = ", ".join(
@@ -269,9 +271,9 @@ def block_markdown(results: Sequence[tuple[Claim, Verdict | str, pd.DataFrame | 
         notes.append(f"- {claim.problem}: `{claim.command}` at commit `{commit}` (suite "
                      f"`{rows['suite'].iloc[0]}`, profile `{claim.profile}`); {claim.metric} "
                      f"A / B per seed: {per_seed}.")
-    tests = ("Log is natural. p-values are one-sided, in the claim's direction (A better), "
-             "exact: sign test on the seeds that do not tie, Wilcoxon signed-rank on the paired "
-             "log-ratios; with 5 seeds their smallest values are 1/32 = 0.031.")
+    tests = ("Log is natural. p-values are exact and one-sided, first for A better (the claim), "
+             "then for B better: sign test on the seeds that do not tie, Wilcoxon signed-rank on "
+             "the paired log-ratios; with 5 seeds neither can go below 1/32 = 0.031.")
     return "\n".join(lines) + "\n\n" + "\n".join(notes + [tests])
 
 

@@ -121,7 +121,7 @@ def test_claim_rows_judged_and_rendered():
                                                            for s in SEEDS})
     assert v.verdict == "reproduced" and v.seeds == (0, 1, 2, 3, 4)
     text = reproduce.block_markdown([(CLAIM, v, rows)])
-    assert "| 5/5 |" in text and "0.0312" in text and "**reproduced**" in text
+    assert "| 5/5 |" in text and "| 0.0312 / 1 |" in text and "**reproduced**" in text
     assert "commit `c0ffee`" in text and "--profile prof" in text
 
 
