@@ -278,11 +278,19 @@ def block_markdown(results: Sequence[tuple[Claim, Verdict | str, pd.DataFrame | 
 
 
 def render(claims: Sequence[Claim] = CLAIMS, check_suite: bool = True) -> dict[str, str]:
-    """Markdown per block key; a claim that cannot be judged shows why instead of figures."""
+    """Markdown per block key; a claim that cannot be judged shows why instead of figures. A
+    block with a claim whose results folder is absent (a fresh clone) is left out, so that
+    rewriting a document never replaces measured tables by "no runs"."""
     by_block: dict[str, list] = {}
     cache: dict[str, pd.DataFrame] = {}
+    absent = set()
     for claim in claims:
         folder = ROOT / claim.results
+        if not folder.exists():
+            print(f"{claim.results} is absent: block {claim.block!r} left as it is; run "
+                  f"`{claim.command}`", file=sys.stderr)
+            absent.add(claim.block)
+            continue
         if claim.results not in cache:
             cache[claim.results] = load_runs(folder) if folder.exists() else pd.DataFrame()
         try:
@@ -292,7 +300,7 @@ def render(claims: Sequence[Claim] = CLAIMS, check_suite: bool = True) -> dict[s
         except ClaimError as e:
             print(f"refused: {e}", file=sys.stderr)
             by_block.setdefault(claim.block, []).append((claim, str(e), None))
-    return {k: block_markdown(v) for k, v in by_block.items()}
+    return {k: block_markdown(v) for k, v in by_block.items() if k not in absent}
 
 
 def _pattern(key: str) -> re.Pattern[str]:

@@ -172,3 +172,11 @@ def test_claims_name_committed_suites_and_profiles():
     for claim in reproduce.CLAIMS:
         ids = reproduce.suite_run_ids(claim)
         assert len(ids) == 2 * 5, claim
+
+
+def test_absent_results_leave_the_block_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(reproduce, "ROOT", tmp_path)
+    assert reproduce.render((CLAIM,), check_suite=False) == {}
+    (tmp_path / "results" / "x").mkdir(parents=True)  # present but empty: refused, shown
+    blocks = reproduce.render((CLAIM,), check_suite=False)
+    assert "not judged: Paper p: a vs b: no runs in results/x" in blocks["blk"]
