@@ -268,7 +268,8 @@ def block_markdown(results: Sequence[tuple[Claim, Verdict | str, pd.DataFrame | 
             f"{s}: {_num(rows[(rows.method == claim.a) & (rows.seed == s)][claim.metric].iloc[0])}"
             f" / {_num(rows[(rows.method == claim.b) & (rows.seed == s)][claim.metric].iloc[0])}"
             for s in v.seeds)
-        notes.append(f"- {claim.problem}: `{claim.command}` at commit `{commit}` (suite "
+        notes.append(f"- {claim.problem}, {claim.a} / {claim.b}: `{claim.command}` at commit "
+                     f"`{commit}` (suite "
                      f"`{rows['suite'].iloc[0]}`, profile `{claim.profile}`); {claim.metric} "
                      f"A / B per seed: {per_seed}.")
     tests = ("Log is natural. p-values are exact and one-sided, first for A better (the claim), "
