@@ -180,3 +180,19 @@ def test_absent_results_leave_the_block_alone(tmp_path, monkeypatch):
     (tmp_path / "results" / "x").mkdir(parents=True)  # present but empty: refused, shown
     blocks = reproduce.render((CLAIM,), check_suite=False)
     assert "not judged: Paper p: a vs b: no runs in results/x" in blocks["blk"]
+
+
+def test_the_document_is_what_the_committed_runs_give(tmp_path):
+    # The rows behind REPRODUCTION.md's tables are committed: every block renders from them
+    # (no refusal), the document matches, and a changed figure in it is caught.
+    blocks = reproduce.render()
+    assert blocks and all("not judged" not in body for body in blocks.values()), blocks
+    doc = ROOT / "REPRODUCTION.md"
+    assert reproduce.main(["--check", str(doc)]) == 0
+    text = doc.read_text()
+    body = next(iter(blocks.values()))
+    first_figure = next(w for w in body.split() if w[:1].isdigit() and "." in w)
+    drifted = tmp_path / "drifted.md"
+    drifted.write_text(text.replace(body, body.replace(first_figure, first_figure + "9", 1)))
+    assert drifted.read_text() != text
+    assert reproduce.main(["--check", str(drifted)]) == 1
