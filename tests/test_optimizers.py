@@ -147,11 +147,10 @@ POINTS = {"type": "uniform", "n_interior": 128, "n_boundary": 2}
 
 @pytest.mark.parametrize("optimizer,steps,target", [
     # Measured (float64, seed 0): LM 1.1e-5 after 300 steps, Gauss-Newton trust region 1.2e-3
-    # after 120, APTS (D = 2) 1.5e-3 after 80, L-BFGS 4.7e-3 after 1000.
+    # after 120, APTS (D = 2) 1.5e-3 after 80.
     ({"type": "lm"}, 300, 3e-5),
     ({"type": "newton_cg", "curvature": "gauss_newton"}, 150, 3e-3),
     ({"type": "apts", "subdomains": 2, "curvature": "gauss_newton"}, 100, 4e-3),
-    ({"type": "lbfgs"}, 1000, 1.5e-2),
 ])
 def test_small_pinn_poisson1d_reaches_stated_accuracy(spec_factory, optimizer, steps, target):
     spec = spec_factory(problem=POISSON, model=SMALL, sampler=POINTS, optimizer=optimizer,
@@ -159,6 +158,21 @@ def test_small_pinn_poisson1d_reaches_stated_accuracy(spec_factory, optimizer, s
     row = train(spec).row
     assert row["status"] == "ok"
     assert row["rel_l2"] < target, row["rel_l2"]
+
+
+def test_small_pinn_poisson1d_lbfgs_reaches_stated_accuracy_over_seeds(spec_factory):
+    # L-BFGS's line searches amplify rounding: one seed's error after 1000 iterations depends on
+    # the CPU's vector width (seed 0: 4.7e-3 on an AVX-512 machine, 2.1e-2 on an AVX2 one, at
+    # losses near 2e-5 on both). Seeds 0-2 on the AVX2 machine: 2.1e-2, 6.7e-3, 1.2e-2.
+    errors = []
+    for seed in range(3):
+        spec = spec_factory(problem=POISSON, model=SMALL, sampler=POINTS,
+                            optimizer={"type": "lbfgs"}, steps=1000, eval_every=500, seed=seed)
+        row = train(spec).row
+        assert row["status"] == "ok" and row["loss"] < 1e-4, row["loss"]
+        errors.append(row["rel_l2"])
+    assert max(errors) < 3e-2, errors
+    assert float(np.median(errors)) < 1.5e-2, errors
 
 
 def test_apts_without_local_steps_is_the_global_trust_region_method(spec_factory):
