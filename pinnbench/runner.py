@@ -1,8 +1,10 @@
 """Run the cells of a suite, one process per run, recording every outcome.
 
-Each run trains in a fresh worker process (spawned, so JAX starts clean): peak memory is the run's
-own, and a run that crashes the interpreter, is killed or runs out of memory becomes a status row
-instead of taking the suite down. Statuses:
+Each run trains in a fresh worker process, forked from a server process that has imported
+pinnbench and JAX but started no JAX backend (so JAX starts clean in every run, and no run pays
+the seconds of imports again): peak memory is the run's own, and a run that crashes the
+interpreter, is killed or runs out of memory becomes a status row instead of taking the suite
+down. Statuses:
 
 - ``ok``, ``diverged`` (from the engine): final, a rerun skips them;
 - ``error`` (an exception in the run, message and traceback kept), ``oom`` (``MemoryError`` or
@@ -29,6 +31,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -57,6 +60,7 @@ EventFn = Callable[[Event], None]
 # Statuses a worker that was stopped from outside gets; its checkpoint is kept for the next try.
 EXTERNAL_STATUSES = ("crashed", "timeout", "interrupted", "preempted")
 _POLL_S = 0.05
+_WATCH_S = 0.5  # how often a worker checks that its suite process is still there
 # The cores a worker is pinned to, comma-separated; set by the runner for CPU workers.
 CPUS_ENV = "PINNBENCH_WORKER_CPUS"
 # Set to 1 to pin CPU workers to disjoint cores (by default they share every core: faster for
@@ -165,24 +169,68 @@ def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
     return row["status"]
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this worker when the suite process dies, however it dies: otherwise a
-    killed `pinnbench run` leaves its worker training and writing a result nobody waits for."""
-    if sys.platform.startswith("linux"):
+# Imported once by the server that workers are forked from (everything a run imports).
+PRELOAD = ("pinnbench.runner", "pinnbench.plugins", "pinnbench.engine.train")
+
+
+def _alive(proc: Any) -> bool:
+    """Whether a psutil process is still running (a zombie waiting to be reaped is not)."""
+    import psutil
+
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _die_with_parent(suite: int) -> None:
+    """End this worker when the suite process dies, however it dies: otherwise a killed
+    `pinnbench run` leaves its worker training and writing a result nobody waits for. A forked
+    worker's parent is the fork server, which outlives the suite while workers run, so a thread
+    watches the suite process itself (its pid and start time); a spawned worker also asks Linux
+    for a signal."""
+    import psutil
+
+    if sys.platform.startswith("linux") and os.getppid() == suite:
         import ctypes
 
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:  # it died before the request above was in place
+    try:
+        proc = psutil.Process(suite)
+    except psutil.NoSuchProcess:  # gone before the watch below was in place
         os._exit(1)
 
+    def watch() -> None:
+        while _alive(proc):
+            time.sleep(_WATCH_S)
+        os.kill(os.getpid(), signal.SIGKILL)
 
-def _worker(spec_json: str, out_dir: str, events: Any, parent: int, env: dict[str, str],
+    threading.Thread(target=watch, name="suite-watch", daemon=True).start()
+
+
+def cache_every_program() -> None:
+    """With a persistent compilation cache configured, a worker writes every program it compiles
+    to it, not only those that took a second: a worker is a fresh process, and the hundred small
+    programs of op-by-op initialisation and evaluation cost seconds to compile and milliseconds
+    to load, for every seed of a configuration. An explicit JAX setting wins."""
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR") and \
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
+        import jax
+
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+def _worker(spec_json: str, out_dir: str, events: Any, suite: int, env: dict[str, str],
             checkpoint: bool) -> None:
     # Ctrl-C reaches the whole process group; the parent stops this worker and records it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent(parent)
-    os.environ.update(env)  # device selection, read when JAX starts its backend
+    _die_with_parent(suite)
+    # The suite process's environment now (the server's is that of when it started), with the
+    # worker's device selection: read when JAX starts its backend.
+    os.environ.clear()
+    os.environ.update(env)
+    cache_every_program()
     if env.get(CPUS_ENV):
         # Before JAX starts: XLA sizes its CPU thread pools by the cores it may use.
         os.sched_setaffinity(0, {int(c) for c in env[CPUS_ENV].split(",")})
@@ -234,8 +282,18 @@ def worker_env(slot: int, jobs: int, gpus: list[str]) -> dict[str, str]:
 
 
 # ---- one isolated run -------------------------------------------------------------------------
+def worker_context() -> Any:
+    """Where workers come from: forked from one server process that imported :data:`PRELOAD`
+    (about 2 s of imports a run saves), or spawned where fork servers do not exist."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(PRELOAD))
+    return ctx
+
+
 class Worker:
-    """One run in a spawned process, watched from this one: ``poll`` forwards its events and
+    """One run in a worker process, watched from this one: ``poll`` forwards its events and
     returns its status once it has one; ``stop`` ends it from outside and records why."""
 
     def __init__(self, spec: RunSpec, out_dir: Path, *, on_event: EventFn | None = None,
@@ -244,11 +302,11 @@ class Worker:
         self.spec, self.out_dir, self.on_event = spec, Path(out_dir), on_event
         self.timeout_s, self.status = timeout_s, None
         self.steps = 0
-        ctx = mp.get_context("spawn")
+        ctx = worker_context()
         self.events = ctx.Queue()
         self.proc = ctx.Process(target=_worker, daemon=True,
                                 args=(spec.to_json(), str(out_dir), self.events, os.getpid(),
-                                      env or {}, checkpoint))
+                                      {**os.environ, **(env or {})}, checkpoint))
         self.started = time.monotonic()
         self.proc.start()
 
@@ -316,7 +374,7 @@ class Worker:
 
 def execute_isolated(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
                      timeout_s: float | None = None, checkpoint: bool = False) -> str:
-    """Train one run in a spawned worker; a worker that dies is recorded as ``crashed``, one that
+    """Train one run in a worker process; a worker that dies is recorded as ``crashed``, one that
     is still running after ``timeout_s`` seconds of wall time (start-up and compilation included)
     is killed and recorded as ``timeout``; Ctrl-C records ``interrupted`` and is re-raised."""
     worker = Worker(spec, out_dir, on_event=on_event, timeout_s=timeout_s, checkpoint=checkpoint)

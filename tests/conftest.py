@@ -67,6 +67,27 @@ optimizer = {{ type = "adam", lr = 1e-2 }}
 {extra}"""
 
 
+def worker_processes(pid: int | None = None) -> list:
+    """The run workers below process ``pid`` (default: this one): forked by the fork server,
+    or spawned where there is none; not the server or the resource tracker themselves."""
+    import psutil
+
+    try:
+        below = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    workers = []
+    for proc in below:
+        try:
+            parent = proc.parent()
+            if "spawn_main" in " ".join(proc.cmdline()) or (
+                    parent is not None and "forkserver" in " ".join(parent.cmdline())):
+                workers.append(proc)
+        except psutil.NoSuchProcess:
+            pass
+    return workers
+
+
 @pytest.fixture
 def spec_factory():
     return make_spec

@@ -112,11 +112,13 @@ def test_worker_dies_with_a_killed_suite_process(tmp_path, suite_file):
     deadline = time.time() + 60
     workers = []
     while time.time() < deadline and not workers:
-        workers = [c for c in psutil.Process(proc.pid).children()
-                   if "spawn_main" in " ".join(c.cmdline())]
+        # Workers are forked from a server process, the suite process's child.
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        workers = [w for w in workers if w.ppid() != proc.pid]
         time.sleep(0.2)
     assert workers
+    everything = psutil.Process(proc.pid).children(recursive=True)
     proc.kill()  # SIGKILL: the suite process gets no chance to clean up
     proc.wait()
-    gone, alive = psutil.wait_procs(workers, timeout=10)
+    gone, alive = psutil.wait_procs(everything, timeout=10)
     assert not alive

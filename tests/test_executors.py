@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
-from conftest import tiny_suite
+from conftest import tiny_suite, worker_processes
 from typer.testing import CliRunner
 
 from pinnbench import machine
@@ -201,7 +201,7 @@ def test_jobs_killed_or_preempted_mid_run_become_rows_and_requeued_jobs_resume(t
     # A worker killed inside its job (as the kernel's or SLURM's OOM killer would): the job
     # records it.
     _until(lambda: _history_rows(out, doomed.run_id) >= 2)
-    workers = _descendants(killed._process.pid, "spawn_main")
+    workers = worker_processes(killed._process.pid)
     assert len(workers) == 1
     workers[0].send_signal(signal.SIGKILL)
     _until(lambda: _status(out, doomed.run_id) == "crashed")

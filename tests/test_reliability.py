@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
 import pytest
-from conftest import tiny_suite
+from conftest import tiny_suite, worker_processes
 
 from pinnbench.results.store import (
     checkpoint_path,
@@ -63,9 +62,8 @@ def test_killed_worker_keeps_its_history_and_the_row_records_where_it_stopped(tm
         if event["kind"] == "progress":
             seen.append(event["step"])
             if len(seen) == 3:
-                for child in psutil.Process().children():
-                    if "spawn_main" in " ".join(child.cmdline()):
-                        child.kill()
+                for worker in worker_processes():
+                    worker.kill()
 
     assert execute_isolated(spec, tmp_path, kill_after_two_evaluations) == "crashed"
     row = load_runs(tmp_path).iloc[0]

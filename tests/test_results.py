@@ -3,7 +3,7 @@
 import dataclasses
 
 import pandas as pd
-import psutil
+from conftest import worker_processes
 
 from pinnbench.results.store import finished_ids, load_history, load_runs
 from pinnbench.runner import execute, execute_isolated, run_suite
@@ -60,9 +60,8 @@ def test_killed_worker_becomes_a_crashed_row(tmp_path, spec_factory):
 
     def kill_worker(event):
         if event["kind"] == "progress":
-            for child in psutil.Process().children():
-                if "spawn_main" in " ".join(child.cmdline()):  # not the resource tracker
-                    child.kill()
+            for worker in worker_processes():
+                worker.kill()
 
     assert execute_isolated(spec, tmp_path, kill_worker) == "crashed"
     row = load_runs(tmp_path).iloc[0]
