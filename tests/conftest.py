@@ -67,6 +67,22 @@ optimizer = {{ type = "adam", lr = 1e-2 }}
 {extra}"""
 
 
+@pytest.fixture(autouse=True, scope="session")
+def reference_cache(tmp_path_factory):
+    """A reference cache of the test session's own, shared by its xdist workers (and the
+    pinnbench workers they start): tests never read or fill the user's cache, and a reference
+    that several tests need is computed once a session, not once per test process."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # <session>/popen-gwN: share the session's
+        base = base.parent
+    folder = base / "reference-cache"
+    folder.mkdir(exist_ok=True)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PINNBENCH_CACHE", str(folder))
+    yield
+    mp.undo()
+
+
 def worker_processes(pid: int | None = None) -> list:
     """The run workers below process ``pid`` (default: this one): forked by the fork server,
     or spawned where there is none; not the server or the resource tracker themselves."""
