@@ -67,6 +67,9 @@ CPUS_ENV = "PINNBENCH_WORKER_CPUS"
 # suites of small runs, whose time is mostly single-threaded compilation; BENCHMARKS.md).
 PIN_ENV = "PINNBENCH_PIN_CPUS"
 
+# "spawn" starts every worker as a fresh interpreter (the default forks them from a server).
+START_ENV = "PINNBENCH_START_METHOD"
+
 # Row values a "done" event carries, for a progress display's line about the finished run.
 DONE_COLUMNS = ("rel_l2", "train_s", "steps")
 
@@ -284,8 +287,10 @@ def worker_env(slot: int, jobs: int, gpus: list[str]) -> dict[str, str]:
 # ---- one isolated run -------------------------------------------------------------------------
 def worker_context() -> Any:
     """Where workers come from: forked from one server process that imported :data:`PRELOAD`
-    (about 2 s of imports a run saves), or spawned where fork servers do not exist."""
-    if "forkserver" not in mp.get_all_start_methods():
+    (about 2 s of imports a run saves), or spawned where fork servers do not exist or
+    ``PINNBENCH_START_METHOD=spawn`` asks for it (benchmarks/worker_start.py compares both)."""
+    if (os.environ.get(START_ENV, "forkserver") == "spawn"
+            or "forkserver" not in mp.get_all_start_methods()):
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(list(PRELOAD))
