@@ -63,20 +63,22 @@ def evaluate_run(results_dir: str | Path, run_row: dict, resolution: int = 128,
     import jax.numpy as jnp
 
     import pinnbench.plugins  # noqa: F401 - the spec names registered components
+    from pinnbench.engine.train import precision
 
     spec = RunSpec.from_json(run_row["spec_json"])
-    if spec.precision == "float64":
-        jax.config.update("jax_enable_x64", True)
     dtype = jnp.float64 if spec.precision == "float64" else jnp.float32
-    problem = spec.build("problem")
-    model = with_unknowns(bound(spec.build("model"), problem), problem)  # saved as trained
-    like = model.init(jax.random.PRNGKey(0), problem.dim, len(problem.outputs), dtype)
-    params = read_params(params_folder(results_dir, run_row["run_id"]), run_row["run_id"], like)
-    shown = min(problem.dim, 2)
-    axes = [np.linspace(problem.lower[i], problem.upper[i], resolution) for i in range(shown)]
-    centre = [(lo + hi) / 2 for lo, hi in zip(problem.lower, problem.upper, strict=True)]
-    x = tensor_grid(axes + [np.array([c]) for c in centre[shown:]])
-    pred = np.asarray(model.apply(params, jnp.asarray(x, dtype)))[:, output]
+    with precision(spec.precision):  # the network evaluated as it was trained
+        problem = spec.build("problem")
+        model = with_unknowns(bound(spec.build("model"), problem), problem)  # saved as trained
+        like = model.init(jax.random.PRNGKey(0), problem.dim, len(problem.outputs), dtype)
+        params = read_params(params_folder(results_dir, run_row["run_id"]), run_row["run_id"],
+                             like)
+        shown = min(problem.dim, 2)
+        axes = [np.linspace(problem.lower[i], problem.upper[i], resolution)
+                for i in range(shown)]
+        centre = [(lo + hi) / 2 for lo, hi in zip(problem.lower, problem.upper, strict=True)]
+        x = tensor_grid(axes + [np.array([c]) for c in centre[shown:]])
+        pred = np.asarray(model.apply(params, jnp.asarray(x, dtype)))[:, output]
     ref = np.asarray(problem.reference(x))[:, output]
     shape = tuple(len(a) for a in axes)
     seed = run_row.get("seed")

@@ -194,9 +194,16 @@ def verify_problem(problem: Any, n: int = 200, seed: int = 0, h: float | None = 
     ``h``: the difference step (default 2e-3 of the smallest box width)."""
     import jax
 
+    with jax.enable_x64(True):  # residuals of a float64 reference
+        return _verify(problem, n, seed, h, margin)
+
+
+def _verify(problem: Any, n: int, seed: int, h: float | None,
+            margin: float) -> list[ConstraintCheck]:
+    import jax
+
     from pinnbench.derivatives import Field
 
-    jax.config.update("jax_enable_x64", True)  # residuals of a float64 reference
     widths = np.asarray(problem.upper, float) - np.asarray(problem.lower, float)
     h = h if h is not None else 2e-3 * float(widths.min())
     tolerance = float(getattr(problem, "reference_tolerance", FD_TOLERANCE))

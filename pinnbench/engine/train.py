@@ -8,6 +8,7 @@ counted as training time.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import time
@@ -63,6 +64,23 @@ def _cell(value: Any) -> float | list[float]:
     return float(value) if value.ndim == 0 else value.ravel().tolist()
 
 
+def precision(name: str) -> contextlib.AbstractContextManager:
+    """JAX's 64-bit types on for a float64 run and off for a float32 one, for the work inside
+    the block only: a float32 run after a float64 one in the same process computes what it
+    computes in a fresh worker, with no default type silently widened to 64 bits."""
+    return jax.enable_x64(name == "float64")
+
+
+def _in_run_precision(method: Callable) -> Callable:
+    """A Trainer method that works in its run's precision (see :func:`precision`)."""
+    @functools.wraps(method)
+    def scoped(self: Trainer, *args: Any, **kwargs: Any) -> Any:
+        with precision(self.spec.precision):
+            return method(self, *args, **kwargs)
+
+    return scoped
+
+
 def _all_finite(tree: Any) -> jax.Array:
     return jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
@@ -71,8 +89,10 @@ class Trainer:
     """Holds the compiled pieces of one run; ``run`` drives them until the budget ends."""
 
     def __init__(self, spec: RunSpec) -> None:
-        if spec.precision == "float64":
-            jax.config.update("jax_enable_x64", True)
+        with precision(spec.precision):  # components may make arrays as they are built
+            self._build(spec)
+
+    def _build(self, spec: RunSpec) -> None:
         self.spec = spec
         self.dtype = DTYPES[spec.precision]
         self.problem = spec.build("problem")
@@ -99,22 +119,26 @@ class Trainer:
         return self.problem.eval_points()
 
     @functools.cached_property
+    @_in_run_precision
     def x_eval(self) -> jax.Array:
         return jnp.asarray(self._eval_points, self.dtype)
 
     @functools.cached_property
+    @_in_run_precision
     def ref(self) -> jax.Array:
         """The reference on the evaluation points (computed when first needed: a numerical
         reference may take a while, and tracing a step does not need it)."""
         return jnp.asarray(self.problem.reference(self._eval_points), self.dtype)
 
     @functools.cached_property
+    @_in_run_precision
     def coef_ref(self) -> dict[str, jax.Array]:
         """An inverse problem's true coefficients on the evaluation points."""
         return {k: jnp.asarray(v, self.dtype)
                 for k, v in coefficient_truth(self.problem, self._eval_points).items()}
 
     # ---- state -----------------------------------------------------------------------------
+    @_in_run_precision
     def initial_state(self) -> Carry:
         init_key = jax.random.PRNGKey(self.spec.seed)
         data_key = jax.random.fold_in(jax.random.PRNGKey(self.spec.data_seed), 1)
@@ -175,6 +199,7 @@ class Trainer:
             out.update({f"model.{k}": v for k, v in self.model.snapshot(params).items()})
         return out
 
+    @_in_run_precision
     def compiled_chunk(self, carry: Carry, length: int) -> Any:
         if length not in self._chunks:
             t0 = time.perf_counter()
@@ -184,6 +209,7 @@ class Trainer:
         return self._chunks[length]
 
     # ---- driver -----------------------------------------------------------------------------
+    @_in_run_precision
     def run(self, on_progress: ProgressFn | None = None, checkpoint: Any = None) -> RunResult:
         """Train until the budget ends. ``checkpoint`` (optional) has ``load() -> dict | None``
         and ``save(dict)``: the state is saved at every evaluation and a run that finds one
@@ -300,7 +326,8 @@ def trace_step(spec: RunSpec) -> None:
     """Build the run's components and trace one training step abstractly (no arithmetic, no
     compilation): a component that breaks its protocol fails here, before anything trains."""
     trainer = Trainer(spec)
-    jax.eval_shape(lambda carry: trainer._step(carry, None), trainer.initial_state())
+    with precision(spec.precision):
+        jax.eval_shape(lambda carry: trainer._step(carry, None), trainer.initial_state())
 
 
 def time_piece(eval_every: int) -> int:
