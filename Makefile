@@ -48,6 +48,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/balls_lm.py --ms 4 8 16 32 64 --run-below-mb 800
 	$(BIN)/python benchmarks/fbpinn_step.py --repeats 7
 	$(BIN)/python benchmarks/sampler_step.py
+	$(BIN)/python benchmarks/worker_start.py
 
 reproduce: $(VENV)/.installed-run
 	$(BIN)/python benchmarks/reproduce.py --write REPRODUCTION.md
