@@ -31,7 +31,6 @@ import jax
 import numpy as np
 from common import OUT_DIR, load_avg, median
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import Trainer
 from pinnbench.optim.sparse_lm import coupling, fiedler_order
 from pinnbench.spec import RunSpec

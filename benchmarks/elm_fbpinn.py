@@ -34,7 +34,6 @@ import scipy.sparse.linalg as spla
 from common import OUT_DIR, ROOT
 from scipy.interpolate import RegularGridInterpolator
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import train
 from pinnbench.problems.classic import PoissonMultiscale
 from pinnbench.spec import RunSpec

@@ -19,7 +19,6 @@ from jax.flatten_util import ravel_pytree
 
 jax.config.update("jax_enable_x64", True)
 
-import pinnbench.plugins  # noqa: E402,F401
 from pinnbench.models.mlp import MLP  # noqa: E402
 from pinnbench.objective import Objective  # noqa: E402
 from pinnbench.problems.classic import Heat  # noqa: E402

@@ -32,7 +32,6 @@ import jax.numpy as jnp
 from common import OUT_DIR
 from lm_step import spec, timed
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import Trainer
 
 CG_ITERATIONS = 100

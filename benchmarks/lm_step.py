@@ -19,7 +19,6 @@ import time
 import jax
 from common import OUT_DIR, median
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import Trainer
 from pinnbench.spec import RunSpec
 from pinnbench.suite import _Checker

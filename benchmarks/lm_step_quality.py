@@ -31,7 +31,6 @@ import numpy as np
 from common import OUT_DIR
 from jax.flatten_util import ravel_pytree
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import Trainer, train
 from pinnbench.spec import RunSpec
 from pinnbench.suite import _Checker

@@ -18,7 +18,6 @@ import dataclasses
 
 import jax
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import Trainer
 from pinnbench.fields import params_folder
 from pinnbench.results.store import load_runs, read_params

@@ -77,7 +77,6 @@ def main() -> None:
 
     import jax
 
-    import pinnbench.plugins  # noqa: F401
     from pinnbench.engine.train import Trainer
     from pinnbench.machine import cpu_name
     from pinnbench.suite import load_suite

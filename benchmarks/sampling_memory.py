@@ -31,7 +31,6 @@ def worker(method: str, d: int, n: int, pool: int, width: int, depth: int,
     import jax
     import jax.numpy as jnp
 
-    import pinnbench.plugins  # noqa: F401
     from pinnbench.machine import peak_device_mb, peak_host_rss_mb
     from pinnbench.models.mlp import MLP
     from pinnbench.problems.reaction_diffusion import ReactionDiffusionND

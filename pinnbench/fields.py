@@ -62,7 +62,6 @@ def evaluate_run(results_dir: str | Path, run_row: dict, resolution: int = 128,
     import jax
     import jax.numpy as jnp
 
-    import pinnbench.plugins  # noqa: F401 - the spec names registered components
     from pinnbench.engine.train import precision
 
     spec = RunSpec.from_json(run_row["spec_json"])

@@ -312,7 +312,6 @@ def field_maps(fields: Sequence[tuple[str, object]]) -> Figure:
 def _axis_names(run: pd.Series) -> list[str]:
     """The problem's axis names (x, y / x, t, ...) from the run's spec, else x1, x2."""
     try:
-        import pinnbench.plugins  # noqa: F401 - the spec names registered components
         from pinnbench.fields import axis_names
         from pinnbench.spec import RunSpec
 

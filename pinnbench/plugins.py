@@ -1,7 +1,8 @@
 """Built-in components and user plugins.
 
-Importing this module registers every built-in problem, model, optimizer, sampler and loss.
-:func:`load` adds user plugins: Python files or importable modules whose ``@registry.register``
+The built-in problems, models, optimizers, samplers and losses register themselves the first time
+a registry is asked anything (:func:`pinnbench.registry.load_builtins`). :func:`load` adds user
+plugins: Python files or importable modules whose ``@registry.register``
 decorators run on import, plus every installed package that names a module in the
 ``pinnbench.plugins`` entry-point group. Each plugin's registrations record where they came
 from and the SHA-256 of its code (``Registry.source``), which goes into the run id of every run
@@ -22,11 +23,6 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
-import pinnbench.losses
-import pinnbench.models
-import pinnbench.optim
-import pinnbench.problems
-import pinnbench.sampling  # noqa: F401
 from pinnbench import registry
 from pinnbench.protocols import ProtocolError
 
@@ -43,6 +39,7 @@ def load(refs: Iterable[str] = (), base: Path | None = None) -> tuple[str, ...]:
     """Import the installed entry-point plugins, then each of ``refs`` (a ``.py`` file, relative
     to ``base`` or the working folder, or a dotted module name). Returns the refs resolved (files
     as absolute paths), which is what a worker process passes back to ``load``."""
+    registry.load_builtins()
     load_entry_points()
     resolved = []
     for ref in refs:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -131,6 +132,23 @@ class Source:
 loading: list[Source] = []
 
 
+# The packages whose modules register the built-in components as they are imported.
+BUILTIN_PACKAGES = ("pinnbench.problems", "pinnbench.models", "pinnbench.optim",
+                    "pinnbench.sampling", "pinnbench.losses")
+_builtins_loaded = False
+
+
+def load_builtins() -> None:
+    """Register every built-in component, once per process. Every registry calls it before it
+    answers a lookup, so no caller has to remember an import for its side effect."""
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    _builtins_loaded = True  # first: the imports below register through this module
+    for package in BUILTIN_PACKAGES:
+        importlib.import_module(package)
+
+
 class Registry:
     """Maps registered names to component classes of one kind (e.g. "problem").
 
@@ -147,6 +165,8 @@ class Registry:
 
         def decorator(cls: type[T]) -> type[T]:
             source = loading[-1] if loading else None
+            if source is not None:  # a plugin's name must not shadow a built-in one
+                load_builtins()
             if name in self._entries and not self._same_plugin(name, source):
                 where = self._sources.get(name)
                 raise ValueError(f"{self.kind} {name!r} is registered twice (first by "
@@ -177,6 +197,7 @@ class Registry:
         return source is not None and old is not None and old.ref == source.ref
 
     def snapshot(self) -> tuple[dict[str, type], dict[str, Source]]:
+        load_builtins()
         return dict(self._entries), dict(self._sources)
 
     def restore(self, snapshot: tuple[dict[str, type], dict[str, Source]]) -> None:
@@ -185,9 +206,11 @@ class Registry:
 
     def source(self, name: str) -> Source | None:
         """The plugin ``name`` came from; None for a built-in component."""
+        load_builtins()
         return self._sources.get(name)
 
     def get(self, name: str) -> type:
+        load_builtins()
         try:
             return self._entries[name]
         except KeyError:
@@ -197,12 +220,15 @@ class Registry:
             ) from None
 
     def names(self) -> list[str]:
+        load_builtins()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        load_builtins()
         return name in self._entries
 
     def __iter__(self) -> Iterator[tuple[str, type]]:
+        load_builtins()
         return iter(sorted(self._entries.items()))
 
 

@@ -40,12 +40,10 @@ class RunSpec:
 
     def identity(self) -> dict[str, Any]:
         """What the run id hashes: everything but the suite's name."""
-        # Options left out at their default are known from the component classes, so every
-        # process registers the built-in ones before it names a run: a job that has not imported
-        # them yet would hash the defaults in and record under another id. User plugins are
-        # loaded only where asked for (--plugin), never as a side effect of naming a run.
-        import pinnbench.plugins  # noqa: F401
-
+        # Options left out at their default are known from the component classes, which the
+        # registries load before answering (registry.load_builtins): a job that had not would
+        # hash the defaults in and record under another id. User plugins are loaded only where
+        # asked for (--plugin), never as a side effect of naming a run.
         d = dataclasses.asdict(self)
         d.pop("suite")
         d.pop("plugins")

@@ -686,8 +686,6 @@ def load_suite(path: str | Path, profile: str | None = None,
                plugins: tuple[str, ...] = ()) -> Suite:
     """Read, validate and resolve a suite file; raises :class:`SuiteError`. ``plugins``: those
     already loaded from the command line, recorded with the suite's own."""
-    import pinnbench.plugins  # noqa: F401  (registers every built-in component)
-
     path = Path(path)
     c = _Checker(path)
     try:

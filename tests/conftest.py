@@ -27,7 +27,6 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
-import pinnbench.plugins  # noqa: E402, F401
 from pinnbench.spec import RunSpec  # noqa: E402
 
 # Tests mix float32 and float64 runs in one process; x64 must be on for the float64 ones.

@@ -5,7 +5,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.models.balls import Balls
 from pinnbench.optim.sparse_lm import SparseLM
 from pinnbench.problems.helmholtz import Helmholtz2D

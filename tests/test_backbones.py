@@ -8,7 +8,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.derivatives import Field
 from pinnbench.models.fourier import fourier_features
 from pinnbench.models.layers import affine

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import train
 from pinnbench.models.balls import Balls, gates
 from pinnbench.models.balls_jacobian import ascent_direction, block_system

@@ -3,6 +3,7 @@ found through its entry point, plugin code in run ids, and every bad plugin as o
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -273,7 +274,6 @@ def test_an_optimizer_returning_the_wrong_keys_fails_before_training(tmp_path):
 
 # ---- pinnbench verify --------------------------------------------------------------------------
 def _built_in_problems() -> list[str]:
-    import pinnbench.plugins  # noqa: F401
     from pinnbench.registry import problems
 
     return sorted(name for name, _ in problems if problems.source(name) is None)
@@ -372,3 +372,18 @@ def test_stratified_points_fill_every_cell_and_fourier_derivatives_are_exact():
     by_hessian = jax.vmap(lambda p: jnp.trace(jax.hessian(
         lambda q: model.apply(params, q[None])[0, 0])(p)))(pts)
     assert np.max(np.abs(lap - by_hessian)) < 1e-10
+
+
+def test_the_registries_load_the_built_in_components_themselves():
+    # No import for its side effect: a fresh interpreter that imports only the registry module
+    # finds every built-in component (the same ones as this process), loaded once.
+    from pinnbench.registry import REGISTRIES
+
+    code = ("import json\nfrom pinnbench.registry import REGISTRIES\n"
+            "print(json.dumps({k: r.names() for k, r in REGISTRIES.items()}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    fresh = json.loads(out)
+    here = {kind: [n for n in r.names() if r.source(n) is None] for kind, r in REGISTRIES.items()}
+    assert fresh == here
+    assert len(fresh["problem"]) > 20 and "adam" in fresh["optimizer"]

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.models.balls import Balls
 from pinnbench.objective import Objective
 from pinnbench.optim.lm import damped_step

@@ -4,7 +4,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import train
 from pinnbench.losses.base import ConstraintView
 from pinnbench.losses.interface import Interface

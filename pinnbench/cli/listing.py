@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-import pinnbench.plugins  # noqa: F401
 from pinnbench.registry import REGISTRIES, options_of
 
 PLURAL = {"problem": "problems", "model": "models", "optimizer": "optimizers",
