@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from pinnbench.executors.claims import Claim, try_claim
+from pinnbench.registry import BUILTIN_PACKAGES
 from pinnbench.results.store import (
     checkpoint_path,
     finished_ids,
@@ -172,8 +173,10 @@ def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
     return row["status"]
 
 
-# Imported once by the server that workers are forked from (everything a run imports).
-PRELOAD = ("pinnbench.runner", "pinnbench.plugins", "pinnbench.engine.train")
+# Imported once by the server that workers are forked from (everything a run imports, the
+# built-in components included).
+PRELOAD = ("pinnbench.runner", "pinnbench.plugins", "pinnbench.engine.train",
+           *BUILTIN_PACKAGES)
 
 
 def _alive(proc: Any) -> bool:
