@@ -70,6 +70,7 @@ PIN_ENV = "PINNBENCH_PIN_CPUS"
 
 # "spawn" starts every worker as a fresh interpreter (the default forks them from a server).
 START_ENV = "PINNBENCH_START_METHOD"
+START_METHODS = ("forkserver", "spawn")
 
 # Row values a "done" event carries, for a progress display's line about the finished run.
 DONE_COLUMNS = ("rel_l2", "train_s", "steps")
@@ -288,12 +289,20 @@ def worker_env(slot: int, jobs: int, gpus: list[str]) -> dict[str, str]:
 
 
 # ---- one isolated run -------------------------------------------------------------------------
+def start_method() -> str:
+    """``PINNBENCH_START_METHOD`` (default forkserver); ValueError naming it when it is neither
+    of :data:`START_METHODS`."""
+    method = os.environ.get(START_ENV, "forkserver")
+    if method not in START_METHODS:
+        raise ValueError(f"{START_ENV}={method!r}: expected one of {', '.join(START_METHODS)}")
+    return method
+
+
 def worker_context() -> Any:
     """Where workers come from: forked from one server process that imported :data:`PRELOAD`
     (about 2 s of imports a run saves), or spawned where fork servers do not exist or
     ``PINNBENCH_START_METHOD=spawn`` asks for it (benchmarks/worker_start.py compares both)."""
-    if (os.environ.get(START_ENV, "forkserver") == "spawn"
-            or "forkserver" not in mp.get_all_start_methods()):
+    if start_method() == "spawn" or "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(list(PRELOAD))

@@ -58,6 +58,12 @@ def test_bad_options_exit_2(tmp_path, suite_file):
     assert runner.invoke(app, ["run", str(suite_file), "--only", "nothing*"]).exit_code == 2
     assert runner.invoke(app, ["run", str(suite_file), "--seeds", "a,b"]).exit_code == 2
     assert runner.invoke(app, ["compare", str(tmp_path / "none")]).exit_code == 2
+    out = tmp_path / "results"
+    bad = runner.invoke(app, ["run", str(suite_file), "--out", str(out)],
+                        env={"PINNBENCH_START_METHOD": "fork"})
+    assert bad.exit_code == 2
+    assert "PINNBENCH_START_METHOD='fork': expected one of forkserver, spawn" in bad.output
+    assert not list(out.glob("runs/*.parquet"))
 
 
 def test_run_then_compare_prints_the_table(tmp_path, suite_file):

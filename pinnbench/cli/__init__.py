@@ -250,6 +250,13 @@ def run(
             raise _bad_input(f"--method-resources: no method {label!r} in {suite}"
                              f"{suggest(label, loaded.method_labels)}; methods: "
                              f"{', '.join(loaded.method_labels)}")
+    if isolate:
+        from pinnbench.runner import start_method
+
+        try:
+            start_method()
+        except ValueError as e:
+            raise _bad_input(str(e)) from None
     if executor is not None:
         from pinnbench.executors import EXECUTOR_TYPES
         from pinnbench.registry import suggest
