@@ -145,8 +145,12 @@ def load_builtins() -> None:
     if _builtins_loaded:
         return
     _builtins_loaded = True  # first: the imports below register through this module
-    for package in BUILTIN_PACKAGES:
-        importlib.import_module(package)
+    try:
+        for package in BUILTIN_PACKAGES:
+            importlib.import_module(package)
+    except BaseException:
+        _builtins_loaded = False  # a broken import is raised again at the next lookup
+        raise
 
 
 class Registry:

@@ -90,25 +90,38 @@ def reference_cache(tmp_path_factory):
     mp.undo()
 
 
-def worker_processes(pid: int | None = None) -> list:
-    """The run workers below process ``pid`` (default: this one): forked by the fork server,
-    or spawned where there is none; not the server or the resource tracker themselves."""
+def descendants(pid: int | None, keep: Any) -> list:
+    """The processes below ``pid`` (default: this one) for which ``keep(process)`` holds;
+    those that end while being looked at are left out."""
     import psutil
 
     try:
         below = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    workers = []
+    found = []
     for proc in below:
         try:
-            parent = proc.parent()
-            if "spawn_main" in " ".join(proc.cmdline()) or (
-                    parent is not None and "forkserver" in " ".join(parent.cmdline())):
-                workers.append(proc)
+            if keep(proc):
+                found.append(proc)
         except psutil.NoSuchProcess:
             pass
-    return workers
+    return found
+
+
+def command_line(proc: Any) -> str:
+    return " ".join(proc.cmdline())
+
+
+def worker_processes(pid: int | None = None) -> list:
+    """The run workers below process ``pid`` (default: this one): forked by the fork server,
+    or spawned where there is none; not the server or the resource tracker themselves."""
+    def is_worker(proc: Any) -> bool:
+        parent = proc.parent()
+        return "spawn_main" in command_line(proc) or (
+            parent is not None and "forkserver" in command_line(parent))
+
+    return descendants(pid, is_worker)
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
 import pytest
-from conftest import tiny_suite, worker_processes
+from conftest import command_line, descendants, tiny_suite, worker_processes
 from typer.testing import CliRunner
 
 from pinnbench import machine
@@ -153,21 +152,6 @@ def test_config_merges_suite_then_command_line():
 
 
 # ---- real submitit jobs on this machine -------------------------------------------------------
-def _descendants(pid: int, marker: str) -> list[psutil.Process]:
-    try:
-        procs = psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-    found = []
-    for p in procs:
-        try:
-            if marker in " ".join(p.cmdline()):
-                found.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return found
-
-
 def _history_rows(out: Path, run_id: str) -> int:
     try:
         return len(pd.read_parquet(out / "history" / f"{run_id}.parquet"))
@@ -214,7 +198,8 @@ def test_jobs_killed_or_preempted_mid_run_become_rows_and_requeued_jobs_resume(t
     preempted = submit_runs(ExecutorConfig(type="submitit_local", checkpoint=True),
                             [resumable], out).jobs[0]
     _until(lambda: _history_rows(out, resumable.run_id) >= 2)
-    tasks = _descendants(preempted._process.pid, "submitit.core._submit")
+    tasks = descendants(preempted._process.pid,
+                        lambda p: "submitit.core._submit" in command_line(p))
     assert len(tasks) == 1
     tasks[0].send_signal(signal.SIGUSR2)
     _until(lambda: _status(out, resumable.run_id) == "preempted")
