@@ -38,7 +38,7 @@ def make_spec(*, problem: dict[str, Any] | None = None, optimizer: dict[str, Any
               steps: int = 200, eval_every: int = 100, seed: int = 0, precision: str = "float64",
               weights: dict[str, float] | None = None, time_s: float | None = None) -> RunSpec:
     """A small, fully resolved run spec (defaults filled in by the component classes)."""
-    from pinnbench.suite import _Checker
+    from pinnbench.run.suite import _Checker
 
     c = _Checker("test")
     method = {

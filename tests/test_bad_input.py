@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from pinnbench.cli import app
 from pinnbench.registry import samplers
-from pinnbench.results.store import UnreadableResultWarning, finished_ids, load_runs
+from pinnbench.run.store import UnreadableResultWarning, finished_ids, load_runs
 from pinnbench.sampling.uniform import Uniform
 
 SUITE = tiny_suite()
@@ -133,7 +133,7 @@ def test_incompatible_components_are_reported_per_method(tmp_path, suite_file, t
     one_line_error(invoke("run", suite_file), "methods.adam: toy_needs_lbfgs needs the lbfgs "
                    "optimizer; got adam (on problem 'poisson1d')")
     # Only the compatible method: loads.
-    from pinnbench.suite import load_suite
+    from pinnbench.run.suite import load_suite
 
     suite_file.write_text(text.replace('[methods.adam]\noptimizer = { type = "adam", '
                                        'lr = 1e-2 }\n', ""))

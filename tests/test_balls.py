@@ -15,9 +15,9 @@ from pinnbench.optim.lm import damped_step
 from pinnbench.optim.sparse_lm import SparseLM, normal_matrix
 from pinnbench.problems.helmholtz import Helmholtz2D
 from pinnbench.problems.navier_stokes import Kovasznay
+from pinnbench.run.suite import load_suite
 from pinnbench.sampling.aas import AAS
 from pinnbench.sampling.base import Probe
-from pinnbench.suite import load_suite
 
 jax.config.update("jax_enable_x64", True)
 F64 = jnp.float64

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pinnbench.check import (
+from pinnbench.analysis.check import (
     NEW,
     CheckInputError,
     Gate,

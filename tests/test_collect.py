@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
+from pinnbench.analysis.collect import collect, differing_columns
 from pinnbench.cli import app
-from pinnbench.collect import collect, differing_columns
-from pinnbench.results.store import load_history, load_runs
+from pinnbench.run.store import load_history, load_runs
 
 
 def write_run(root: Path, run_id: str, status: str = "ok", error: float = 0.1) -> None:

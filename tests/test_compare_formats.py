@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pinnbench.compare import comparison_table, format_table, mixed_cells, render_table
+from pinnbench.analysis.compare import comparison_table, format_table, mixed_cells, render_table
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from pinnbench import machine
 from pinnbench.cli import app
-from pinnbench.executors import ExecutorConfig, claims
-from pinnbench.executors.submitit_jobs import submit_runs
-from pinnbench.results.store import load_history, load_runs
-from pinnbench.runner import CPUS_ENV, cpu_share, execute, worker_env
+from pinnbench.run.executors import ExecutorConfig, claims
+from pinnbench.run.executors.submitit_jobs import submit_runs
+from pinnbench.run.runner import CPUS_ENV, cpu_share, execute, worker_env
+from pinnbench.run.store import load_history, load_runs
 
 SUITE = tiny_suite(extra="""[methods.lbfgs]
 optimizer = { type = "lbfgs" }

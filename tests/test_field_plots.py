@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from conftest import make_spec
 
-from pinnbench import plot
-from pinnbench.fields import FieldGrid, evaluate_run
-from pinnbench.results.store import load_runs
-from pinnbench.runner import execute
+from pinnbench.analysis import plot
+from pinnbench.analysis.replay import SolutionGrid, evaluate_run
+from pinnbench.run.runner import execute
+from pinnbench.run.store import load_runs
 
 
 def runs_with(errors: dict[int, float]) -> pd.DataFrame:
@@ -32,10 +32,10 @@ def test_median_seed_of_an_even_count_is_not_always_the_better():
     assert plot.representative_runs(runs_with({0: 0.5, 1: 0.1, 2: 0.3}))["seed"].tolist() == [2]
 
 
-def grid_2d(scale: float, problem: str, seed: int) -> FieldGrid:
+def grid_2d(scale: float, problem: str, seed: int) -> SolutionGrid:
     x = np.linspace(0, 1, 8)
     ref = np.outer(np.sin(np.pi * x), np.sin(np.pi * x))
-    return FieldGrid([x, x], ["x", "y"], scale * ref + 0.01 * scale, ref, problem, seed)
+    return SolutionGrid([x, x], ["x", "y"], scale * ref + 0.01 * scale, ref, problem, seed)
 
 
 def test_maps_of_one_problem_share_their_colour_scales():

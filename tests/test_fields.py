@@ -8,12 +8,12 @@ import pandas as pd
 from conftest import make_spec
 from typer.testing import CliRunner
 
-from pinnbench import plot
+from pinnbench.analysis import plot
+from pinnbench.analysis.replay import evaluate_run
 from pinnbench.cli import app
-from pinnbench.fields import evaluate_run
 from pinnbench.metrics import rel_l2
-from pinnbench.results.store import load_history, load_runs
-from pinnbench.runner import execute
+from pinnbench.run.runner import execute
+from pinnbench.run.store import load_history, load_runs
 
 
 def record(tmp_path, problem: dict, steps: int = 40) -> pd.Series:

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pinnbench.suite import SuiteError, load_suite
+from pinnbench.run.suite import SuiteError, load_suite
 
 GOOD = """
 name = "s"

@@ -17,7 +17,7 @@ from conftest import tiny_suite
 from typer.testing import CliRunner
 
 from pinnbench.cli import app
-from pinnbench.results.store import UnreadableResultWarning, load_history, load_runs
+from pinnbench.run.store import UnreadableResultWarning, load_history, load_runs
 
 
 def one_line(output: str) -> str:
@@ -150,7 +150,7 @@ def test_sigterm_records_the_running_run_as_interrupted(tmp_path):
 
 
 def test_validate_lists_the_runs_and_trains_nothing(tmp_path, monkeypatch):
-    from pinnbench.suite import load_suite
+    from pinnbench.run.suite import load_suite
 
     suite = tmp_path / "tiny.toml"
     suite.write_text(tiny_suite(seeds=(0, 1)))

@@ -21,7 +21,7 @@ from pinnbench.objective import Objective
 from pinnbench.problems.base import Constraint
 from pinnbench.problems.classic import Reaction, Wave
 from pinnbench.problems.helmholtz import Helmholtz2D
-from pinnbench.suite import load_suite
+from pinnbench.run.suite import load_suite
 
 EASY = {"type": "helmholtz2d", "a1": 1, "a2": 1}
 

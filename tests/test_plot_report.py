@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pinnbench import plot
+from pinnbench.analysis import plot
 from pinnbench.cli import app
 
 SUITE = 'name = "hand"\n[methods.adam]\noptimizer = { type = "adam" }\n'

@@ -66,7 +66,7 @@ def test_the_guide_flow_run_compare_plot_report_check(tmp_path):
     r = pinnbench("run", str(EXAMPLES / "klein_gordon.toml"), "--out", str(out), "--jobs", "2",
                   cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
-    from pinnbench.results.store import load_runs
+    from pinnbench.run.store import load_runs
 
     runs = load_runs(out)  # merges rows whose columns differ (plugin.optimizer: sgd rows only)
     assert sorted(runs["status"]) == ["ok"] * 4
@@ -161,7 +161,7 @@ def test_an_installed_plugin_is_found_by_its_entry_point(tmp_path):
 
 
 def test_a_changed_plugin_gets_new_run_ids_and_a_moved_one_keeps_them(tmp_path, builtins_only):
-    from pinnbench.suite import load_suite
+    from pinnbench.run.suite import load_suite
 
     def ids(folder: Path, text: str) -> set[str]:
         builtins_only()  # two files may not register one name in one process
@@ -281,8 +281,8 @@ def _built_in_problems() -> list[str]:
 
 @pytest.mark.parametrize("name", _built_in_problems())  # one test each: workers share them out
 def test_every_registered_problem_passes_verify(name):
+    from pinnbench.references.verify import verify_problem
     from pinnbench.registry import problems
-    from pinnbench.verify import verify_problem
 
     checks = verify_problem(problems.get(name)(), n=12, seed=1)
     assert checks and all(c.ok for c in checks), (name, checks)
@@ -335,7 +335,7 @@ def test_the_sampler_loss_and_model_examples(tmp_path):
     r = pinnbench("run", str(suite), "--out", str(tmp_path / "res"), "--jobs", "2",
                   cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
-    from pinnbench.results.store import load_history, load_runs
+    from pinnbench.run.store import load_history, load_runs
 
     runs = load_runs(tmp_path / "res").set_index("method")
     assert (runs["status"] == "ok").all()

@@ -240,8 +240,8 @@ def test_a_method_without_the_option_reads_dash_not_nan(two_methods, fmt):
 
 
 def test_the_library_labels_a_missing_option_with_a_dash(two_methods):
-    from pinnbench.compare import comparison_table
-    from pinnbench.results.store import load_runs
+    from pinnbench.analysis.compare import comparison_table
+    from pinnbench.run.store import load_runs
 
     table = comparison_table(load_runs(two_methods), by=["method", "optimizer.lr"])
     assert sorted(table["method"]) == ["adam/0.01", "lbfgs/-"]

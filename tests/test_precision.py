@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import pandas as pd
 
 from pinnbench.engine.train import train
-from pinnbench.runner import execute, execute_isolated
+from pinnbench.run.runner import execute, execute_isolated
 
 POISSON = {"type": "poisson1d", "k": 1}
 SMALL = {"type": "mlp", "width": 8, "depth": 2}

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pinnbench import ranking
+from pinnbench.analysis import ranking
 from pinnbench.cli import app
 
 INF = math.inf

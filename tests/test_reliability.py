@@ -16,14 +16,14 @@ import pandas as pd
 import pytest
 from conftest import tiny_suite, worker_processes
 
-from pinnbench.results.store import (
+from pinnbench.run.runner import execute, execute_isolated, is_oom
+from pinnbench.run.store import (
     checkpoint_path,
     finished_ids,
     load_history,
     load_runs,
     read_checkpoint,
 )
-from pinnbench.runner import execute, execute_isolated, is_oom
 
 TINY = tiny_suite(seeds=(0, 1, 2, 3), steps=20)
 

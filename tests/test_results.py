@@ -5,8 +5,8 @@ import dataclasses
 import pandas as pd
 from conftest import worker_processes
 
-from pinnbench.results.store import finished_ids, load_history, load_runs
-from pinnbench.runner import execute, execute_isolated, run_suite
+from pinnbench.run.runner import execute, execute_isolated, run_suite
+from pinnbench.run.store import finished_ids, load_history, load_runs
 
 
 def test_runs_and_history_round_trip_and_read_as_one_dataset(tmp_path, spec_factory):

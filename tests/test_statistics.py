@@ -15,10 +15,10 @@ import pytest
 from conftest import tiny_suite
 from typer.testing import CliRunner
 
-from pinnbench.check import baseline_origin, check_runs, passed, read_baseline
+from pinnbench.analysis.check import baseline_origin, check_runs, passed, read_baseline
+from pinnbench.analysis.compare import comparison_table, format_table, median_ci, ratio_ci
 from pinnbench.cli import app
-from pinnbench.compare import comparison_table, format_table, median_ci, ratio_ci
-from pinnbench.results.store import load_runs
+from pinnbench.run.store import load_runs
 
 SLOW = """
 [methods.slow]

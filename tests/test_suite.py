@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pinnbench.suite import SuiteError, load_suite
+from pinnbench.run.suite import SuiteError, load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,10 +12,10 @@ import pytest
 from conftest import tiny_suite
 from typer.testing import CliRunner
 
+from pinnbench.analysis.compare import cell_keys
 from pinnbench.cli import app
-from pinnbench.compare import cell_keys
-from pinnbench.results.store import spec_columns
-from pinnbench.suite import SuiteError, load_suite
+from pinnbench.run.store import spec_columns
+from pinnbench.run.suite import SuiteError, load_suite
 
 
 def write(tmp_path, extra: str = "", lr: str = "1e-2", seeds=(0, 1)):
@@ -139,7 +139,7 @@ def test_validate_shows_the_count_and_a_big_sweep_asks_for_yes(tmp_path, monkeyp
                                           "--ask-above 10; pass --yes to run them")
     assert not out.exists()
     # With --yes (or under the threshold) the runs go to the runner.
-    from pinnbench import runner
+    from pinnbench.run import runner
 
     seen = []
 

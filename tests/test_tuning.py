@@ -12,12 +12,12 @@ import pytest
 from conftest import make_spec, tiny_suite
 from typer.testing import CliRunner
 
-from pinnbench import tuning
+from pinnbench.analysis import tuning
+from pinnbench.analysis.export import RUN_ID_TAG, mlflow_records
 from pinnbench.cli import app
-from pinnbench.export import RUN_ID_TAG, mlflow_records
-from pinnbench.results.store import load_history, load_runs
+from pinnbench.run.store import load_history, load_runs
+from pinnbench.run.suite import load_suite
 from pinnbench.spec import RunSpec
-from pinnbench.suite import load_suite
 
 # lr x width = 3 x 2 = 6 configurations, of which tuning tries 4 on seed 100; the selected one
 # runs on seeds 0 and 1. An untuned method (one configuration) runs on the seeds directly.

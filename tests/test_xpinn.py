@@ -11,7 +11,7 @@ from pinnbench.models.mlp import MLP
 from pinnbench.models.xpinn import XPINN
 from pinnbench.objective import Objective
 from pinnbench.problems.helmholtz import Helmholtz2D
-from pinnbench.suite import load_suite
+from pinnbench.run.suite import load_suite
 
 jax.config.update("jax_enable_x64", True)
 F64 = jnp.float64

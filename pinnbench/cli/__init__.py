@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pinnbench.cli.progress import LINE_EVERY_S, ProgressLines, SuiteProgress
-from pinnbench.suite import SuiteError, load_suite
+from pinnbench.run.suite import SuiteError, load_suite
 
 if TYPE_CHECKING:  # pandas is imported by the commands that read results, not at start-up
     import pandas as pd
@@ -75,7 +75,7 @@ def load_runs_or_exit(results: Path, metric: str, by: list[str] | None = None
     """The runs of a results folder having ``metric`` (and the ``by`` columns, whose missing
     values read ``-``), or a one-line bad-input exit."""
     from pinnbench.registry import suggest
-    from pinnbench.results.store import load_runs
+    from pinnbench.run.store import load_runs
 
     if not results.is_dir():
         raise _bad_input(f"{results}: no such results folder")
@@ -95,7 +95,7 @@ def load_runs_or_exit(results: Path, metric: str, by: list[str] | None = None
 def with_missing_labels(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``runs`` with the missing values of the label ``columns`` shown as ``-`` (a method that
     lacks the option), so that a variant reads ``lbfgs/-`` rather than ``lbfgs/nan``."""
-    from pinnbench.compare import MISSING_LABEL
+    from pinnbench.analysis.compare import MISSING_LABEL
 
     for col in columns:
         if col in runs.columns and runs[col].isna().any():
@@ -130,8 +130,8 @@ def _parse_seeds(text: str | None) -> list[int] | None:
 
 def _parse_method_resources(items: list[str] | None) -> dict[str, dict[str, object]]:
     """``METHOD:key=value,key=value`` (repeatable) -> per-method resource overrides."""
-    from pinnbench.executors import OPTIONS, RESOURCE_KEYS
     from pinnbench.registry import suggest
+    from pinnbench.run.executors import OPTIONS, RESOURCE_KEYS
 
     out: dict[str, dict[str, object]] = {}
     for item in items or []:
@@ -183,7 +183,7 @@ def _results_folder(target: Path) -> None:
 
 def _write_suite_copy(suite: Path, target: Path) -> None:
     # Atomic, since another `pinnbench run` may be reading it at the same moment.
-    from pinnbench.results.atomic import atomic_write
+    from pinnbench.atomic import atomic_write
 
     atomic_write(target / "suite.toml", lambda tmp: Path(tmp).write_text(suite.read_text()))
 
@@ -237,7 +237,7 @@ def run(
 ) -> None:
     """Train every (problem, method, seed) of SUITE and record each run to Parquet."""
     plugin_refs = load_plugins_or_exit(plugin)
-    from pinnbench.executors import ExecutorConfig
+    from pinnbench.run.executors import ExecutorConfig
 
     loaded, specs = _checked_runs(suite, profile, only, seeds, plugin_refs)
     _confirm_sweeps(suite, loaded, len(specs) + loaded.pending(only, _parse_seeds(seeds)),
@@ -251,15 +251,15 @@ def run(
                              f"{suggest(label, loaded.method_labels)}; methods: "
                              f"{', '.join(loaded.method_labels)}")
     if isolate:
-        from pinnbench.runner import start_method
+        from pinnbench.run.runner import start_method
 
         try:
             start_method()
         except ValueError as e:
             raise _bad_input(str(e)) from None
     if executor is not None:
-        from pinnbench.executors import EXECUTOR_TYPES
         from pinnbench.registry import suggest
+        from pinnbench.run.executors import EXECUTOR_TYPES
 
         if executor not in EXECUTOR_TYPES:
             raise _bad_input(f"--executor: unknown executor {executor!r}"
@@ -317,8 +317,8 @@ def _selected_runs(loaded, specs: list, target: Path, seeds: str | None) -> list
     tuned (problem, method) on the suite's seeds (recorded in tuning.json); else nothing."""
     if loaded.tuning is None:
         return []
-    from pinnbench.results.store import load_runs
-    from pinnbench.tuning import plan_cells, selected_methods, write_record
+    from pinnbench.analysis.tuning import plan_cells, selected_methods, write_record
+    from pinnbench.run.store import load_runs
 
     tuning_specs = [s for s in specs if loaded.tuned(s.method_label)]
     untuned = [s for s in specs if not loaded.tuned(s.method_label)]
@@ -342,7 +342,7 @@ def _selected_runs(loaded, specs: list, target: Path, seeds: str | None) -> list
 
 def _train(specs: list, target: Path, config, isolate: bool, progress_every: float):
     """Run specs on this machine with a progress display; Ctrl-C and SIGTERM exit cleanly."""
-    from pinnbench.runner import run_suite
+    from pinnbench.run.runner import run_suite
 
     # A live bar needs a terminal to redraw in and one run at a time; elsewhere plain lines,
     # on stderr as progress goes, so that stdout keeps only the outcome.
@@ -411,8 +411,8 @@ def _preflight(suite: Path, specs: list) -> None:
 
 
 def _submit(config, specs, target: Path, wait: bool) -> None:
-    from pinnbench.executors import submit
-    from pinnbench.results.store import load_runs
+    from pinnbench.run.executors import submit
+    from pinnbench.run.store import load_runs
 
     try:
         submission = submit(config, specs, target)
@@ -475,8 +475,8 @@ def compare(
     if tuned or budget_curve:
         _compare_tuned(results, metric, fmt, out_file, tuned)
         return
-    from pinnbench.compare import FORMATS, comparison_table, format_table, render_table
-    from pinnbench.results.store import load_history
+    from pinnbench.analysis.compare import FORMATS, comparison_table, format_table, render_table
+    from pinnbench.run.store import load_history
 
     columns = [c.strip() for c in by.split(",") if c.strip()]
     if not columns:
@@ -502,7 +502,7 @@ def compare(
         raise _bad_input(f"{option}: {e.args[0]} in {results}") from None
     summaries = []
     if target is not None or ranks:
-        from pinnbench import ranking
+        from pinnbench.analysis import ranking
 
         history = load_history(results) if target is not None else None
         if target is not None:
@@ -542,7 +542,7 @@ def _emit(text: str, out_file: Path | None) -> None:
 def _compare_tuned(results: Path, metric: str, fmt: str | None, out_file: Path | None,
                    tuned: bool) -> None:
     """``compare --tuned`` and ``--budget-curve``: the tuning record's view of the results."""
-    from pinnbench import compare, tuning
+    from pinnbench.analysis import compare, tuning
 
     if out_file is not None and fmt is None:
         fmt = _SUFFIX_FORMATS.get(out_file.suffix.lower())
@@ -650,7 +650,7 @@ def validate(
 
 def _configuration(loaded, spec) -> str:
     """What sets a run's configuration apart among its method's: its swept options."""
-    from pinnbench.suite import sweep_axes
+    from pinnbench.run.suite import sweep_axes
 
     return ", ".join(f"{part}.{name}={spec.method[part][name]}" for part, name, _ in
                      sweep_axes(loaded.doc["methods"][spec.method_label]))

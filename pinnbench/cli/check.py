@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from pinnbench.check import (
+from pinnbench.analysis.check import (
     DEFAULT_ALPHA,
     DEFAULT_FACTOR,
     DEFAULT_FALSE_ALARM,

@@ -21,8 +21,8 @@ def collect(
 ) -> None:
     """Merge result folders into one, de-duplicating by run id; exit 1 on conflicting copies."""
     load_plugins_or_exit(plugin)
-    from pinnbench.collect import CollectError
-    from pinnbench.collect import collect as merge
+    from pinnbench.analysis.collect import CollectError
+    from pinnbench.analysis.collect import collect as merge
 
     try:
         outcome = merge(sources, out_dir)

@@ -37,8 +37,8 @@ def export(
     except ImportError:
         raise _bad_input("--to mlflow: needs the mlflow-skinny package "
                          "(pip install 'pinnbench[mlflow]')") from None
-    from pinnbench.export import to_mlflow
-    from pinnbench.results.store import load_runs
+    from pinnbench.analysis.export import to_mlflow
+    from pinnbench.run.store import load_runs
 
     if load_runs(results).empty:
         raise _bad_input(f"{results}: no recorded runs")

@@ -19,7 +19,7 @@ from pinnbench.cli import (
 
 def load_folder(results: Path, metric: str) -> tuple:
     """Runs and histories of a results folder, or a one-line bad-input exit."""
-    from pinnbench.results.store import load_history
+    from pinnbench.run.store import load_history
 
     return load_runs_or_exit(results, metric), load_history(results)
 
@@ -37,10 +37,10 @@ MAX_FIELD_ROWS = 12
 
 def field_grids(results: Path, runs, run_ids: list[str] | None, metric: str,
                 columns: list[str]) -> list:
-    """(title, FieldGrid) for the chosen runs: the named ones, or one median-seed run per
+    """(title, SolutionGrid) for the chosen runs: the named ones, or one median-seed run per
     (problem, method)."""
-    from pinnbench import plot as plots
-    from pinnbench.fields import evaluate_run
+    from pinnbench.analysis import plot as plots
+    from pinnbench.analysis.replay import evaluate_run
     from pinnbench.spec import MissingPlugin
 
     if run_ids:
@@ -89,7 +89,7 @@ def plot(
     import matplotlib
 
     matplotlib.use("Agg")
-    from pinnbench import plot as plots
+    from pinnbench.analysis import plot as plots
 
     if kind not in plots.KINDS:
         raise _bad_input(f"--kind: expected one of {', '.join(plots.KINDS)}, got {kind!r}")

@@ -37,7 +37,7 @@ def _typed(text: str, t: Any) -> Any:
 def problem_from_options(name: str, items: list[str] | None) -> Any:
     """The problem ``name`` with ``KEY=VALUE`` options, or a one-line bad-input exit."""
     from pinnbench.registry import options_of, problems, suggest
-    from pinnbench.suite import SuiteError, _Checker
+    from pinnbench.run.suite import SuiteError, _Checker
 
     if name not in problems:
         raise _bad_input(f"PROBLEM: unknown problem {name!r}{suggest(name, problems.names())}; "

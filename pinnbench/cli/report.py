@@ -35,7 +35,7 @@ def report(
     import matplotlib
 
     matplotlib.use("Agg")
-    from pinnbench.report import build_report
+    from pinnbench.analysis.report import build_report
     from pinnbench.spec import MissingPlugin
 
     if out_file.suffix.lower() not in (".html", ".htm"):

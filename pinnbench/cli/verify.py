@@ -26,7 +26,7 @@ def verify(
     """Check PROBLEM's reference against its residuals by finite differences (and autodiff of a
     closed form); exit 1 when a constraint is not satisfied."""
     load_plugins_or_exit(plugin)
-    from pinnbench.verify import AD_TOLERANCE, verify_problem
+    from pinnbench.references.verify import AD_TOLERANCE, verify_problem
 
     prob = problem_from_options(problem, param)
     if step is not None and not step > 0:

@@ -112,7 +112,7 @@ class Trainer:
                         else ConstraintView(self.problem, sampled))
         self.clock = Clock()
         self._chunks: dict[int, Any] = {}
-        self.fields = self.problem.outputs
+        self.outputs = self.problem.outputs
 
     @functools.cached_property
     def _eval_points(self) -> np.ndarray:
@@ -142,7 +142,7 @@ class Trainer:
     def initial_state(self) -> Carry:
         init_key = jax.random.PRNGKey(self.spec.seed)
         data_key = jax.random.fold_in(jax.random.PRNGKey(self.spec.data_seed), 1)
-        params = self.model.init(init_key, self.problem.dim, len(self.fields), self.dtype)
+        params = self.model.init(init_key, self.problem.dim, len(self.outputs), self.dtype)
         sampler_state = self.sampler.init(self.sampled, data_key, self.dtype)
         opt_state = self.optimizer.init(params)
         if has(self.optimizer, RANDOM):  # its random choices follow the run's seed
@@ -180,9 +180,9 @@ class Trainer:
     def _evaluate(self, params: Any, sampler_state: dict, loss_state: Any) -> dict[str, jax.Array]:
         pred = self.model.apply(params, self.x_eval)
         out = dict(all_metrics(pred, self.ref))
-        if len(self.fields) > 1:
+        if len(self.outputs) > 1:
             per_field = rel_l2_per_field(pred, self.ref)
-            out.update({f"rel_l2.{f}": per_field[i] for i, f in enumerate(self.fields)})
+            out.update({f"rel_l2.{f}": per_field[i] for i, f in enumerate(self.outputs)})
         if has(self.problem, UNKNOWNS):  # the recovered coefficients against the truth
             coef = coefficient_values(self.model, params, self.x_eval)
             out["coef_rel_l2"] = coefficient_rel_l2(coef, self.coef_ref)

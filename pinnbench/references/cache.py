@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from pinnbench.results.atomic import atomic_write
+from pinnbench.atomic import atomic_write
 
 _MEMORY: dict[str, CachedReference] = {}
 

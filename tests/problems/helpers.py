@@ -1,5 +1,6 @@
 """Shared test tools: the exact solution as a differentiable model and a finite-difference Field
-(both from pinnbench.verify, which `pinnbench verify` uses too), and a few-step training run."""
+(both from pinnbench.references.verify, which `pinnbench verify` uses too), and a few-step
+training run."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from pinnbench.engine.train import RunResult, train
+from pinnbench.references.verify import FDField  # noqa: F401 - re-exported for the problem tests
+from pinnbench.references.verify import ReferenceModel as RefModel  # noqa: F401
+from pinnbench.references.verify import SolutionModel as ExactModel  # noqa: F401
 from pinnbench.spec import RunSpec
-from pinnbench.verify import FDField  # noqa: F401 - re-exported for the problem tests
-from pinnbench.verify import ReferenceModel as RefModel  # noqa: F401
-from pinnbench.verify import SolutionModel as ExactModel  # noqa: F401
 
 
 def residuals_at(problem: Any, field_for: Any, n: int = 200, seed: int = 0,

@@ -10,7 +10,7 @@ import numpy as np
 from pinnbench.problems.burgers2d import Burgers2D
 from pinnbench.references import burgers2d as b2
 from pinnbench.references import spectral2d
-from pinnbench.verify import verify_problem
+from pinnbench.references.verify import verify_problem
 
 from .helpers import smoke_train
 

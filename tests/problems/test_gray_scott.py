@@ -11,7 +11,7 @@ import numpy as np
 from pinnbench.problems.gray_scott import GrayScott2D
 from pinnbench.references import gray_scott as gs
 from pinnbench.references import spectral2d
-from pinnbench.verify import verify_problem
+from pinnbench.references.verify import verify_problem
 
 from .helpers import smoke_train
 

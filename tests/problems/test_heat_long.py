@@ -11,7 +11,7 @@ import numpy as np
 from pinnbench.problems.heat_long import Heat2DLong
 from pinnbench.references import heat_long as hl
 from pinnbench.references import spectral2d
-from pinnbench.verify import verify_problem
+from pinnbench.references.verify import verify_problem
 
 from .helpers import smoke_train
 

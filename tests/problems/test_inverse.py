@@ -14,9 +14,9 @@ import pytest
 from conftest import make_spec
 from typer.testing import CliRunner
 
-from pinnbench.check import check_runs, default_metrics
+from pinnbench.analysis.check import check_runs, default_metrics
+from pinnbench.analysis.compare import columns, comparison_table
 from pinnbench.cli import app
-from pinnbench.compare import columns, comparison_table
 from pinnbench.derivatives import Field
 from pinnbench.engine.train import Trainer, train
 from pinnbench.problems.inverse import (
@@ -26,8 +26,8 @@ from pinnbench.problems.inverse import (
     coefficient,
     with_unknowns,
 )
+from pinnbench.references.verify import verify_problem
 from pinnbench.registry import models, problems
-from pinnbench.verify import verify_problem
 
 from .helpers import ExactModel, smoke_train
 

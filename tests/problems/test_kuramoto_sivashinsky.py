@@ -13,7 +13,7 @@ from pinnbench.derivatives import Field
 from pinnbench.problems.higher_order import along, central_weights
 from pinnbench.problems.kuramoto_sivashinsky import KuramotoSivashinsky1D
 from pinnbench.references import kuramoto_sivashinsky as ks
-from pinnbench.verify import verify_problem
+from pinnbench.references.verify import verify_problem
 
 from .helpers import ExactModel, FDField, RefModel, smoke_train
 
@@ -106,7 +106,7 @@ def test_smoke_train():
 def test_window_beyond_the_verified_one_is_refused(tmp_path, t_end, ok):
     # The reference is verified on t <= 1 only (a perturbation grows ~1,400-fold by t = 1 and
     # keeps growing), so a suite asking for more fails validation.
-    from pinnbench.suite import SuiteError, load_suite
+    from pinnbench.run.suite import SuiteError, load_suite
 
     path = tmp_path / "ks.toml"
     path.write_text(f"""name = "ks"

@@ -9,7 +9,7 @@ import pytest
 
 from pinnbench.derivatives import Field
 from pinnbench.problems.laplace import Laplace2D
-from pinnbench.verify import verify_problem
+from pinnbench.references.verify import verify_problem
 
 from .helpers import ExactModel, residuals_at, smoke_train
 

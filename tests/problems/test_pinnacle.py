@@ -22,7 +22,7 @@ from pinnbench.problems.pinnacle import (
     PoissonND,
 )
 from pinnbench.references import fem
-from pinnbench.verify import verify_problem
+from pinnbench.references.verify import verify_problem
 
 from .helpers import ExactModel
 

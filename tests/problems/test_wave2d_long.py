@@ -8,7 +8,7 @@ import numpy as np
 
 from pinnbench.derivatives import Field
 from pinnbench.problems.wave2d_long import Wave2DLong
-from pinnbench.verify import SolutionModel, verify_problem
+from pinnbench.references.verify import SolutionModel, verify_problem
 
 from .helpers import smoke_train
 

@@ -275,7 +275,7 @@ SWEEP_MODES = ("grid", "random")
 SWEEP_KEYS = ["mode", "n", "seed", *COMPONENTS, "weights"]
 TUNING_KEYS = ["budget", "tune_seeds", "criterion", "seed"]
 # What tuning selects on. Only quantities of training: the selection never sees the evaluation
-# grid the error metrics are computed on (pinnbench/tuning.py).
+# grid the error metrics are computed on (pinnbench/analysis/tuning.py).
 CRITERIA = ("train_loss",)
 
 
@@ -460,7 +460,7 @@ def _sweep_table(table: Any, c: _Checker, key: str,
 
 def _executor(table: Any, c: _Checker, key: str) -> dict[str, Any]:
     """``[executor]``: where and how the runs execute (never part of a run's identity)."""
-    from pinnbench.executors import EXECUTOR_TYPES, OPTIONS, RESOURCE_KEYS
+    from pinnbench.run.executors import EXECUTOR_TYPES, OPTIONS, RESOURCE_KEYS
 
     table = c.table(table, key)
     c.known_keys(table, ["type", *OPTIONS, "methods"], key)

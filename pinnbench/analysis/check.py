@@ -1,7 +1,7 @@
 """Accuracy gate: compare recorded runs with a baseline and call regressions.
 
 Everything here is a pure function of two run tables (the columns of
-:mod:`pinnbench.results.store`), so the decision rules can be tested on hand-made frames and
+:mod:`pinnbench.run.store`), so the decision rules can be tested on hand-made frames and
 simulated (benchmarks/gate_error_rates.py). The rules are documented in docs/check.md.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pinnbench.compare import mixed_cells
-from pinnbench.results.store import load_runs, write_parquet
+from pinnbench.analysis.compare import mixed_cells
+from pinnbench.run.store import load_runs, write_parquet
 
 # Direction of every metric the gate knows: a metric is "worse" when it moves the other way.
 LOWER_IS_BETTER = ("rel_l2", "rel_l1", "rel_rmse", "max_abs", "loss", "train_s", "compile_s",

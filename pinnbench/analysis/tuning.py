@@ -48,7 +48,7 @@ def _loss_terms(row: pd.Series) -> float:
 
 def validation_view(runs: pd.DataFrame) -> pd.DataFrame:
     """What the selection may see of each run: identity, configuration, status, criterion."""
-    from pinnbench.compare import run_settings
+    from pinnbench.analysis.compare import run_settings
 
     if runs.empty:
         return pd.DataFrame(columns=list(VIEW_COLUMNS))
@@ -99,7 +99,7 @@ def read_record(results: Path) -> dict[str, Any] | None:
 def write_record(results: Path, tuning: dict[str, Any], seeds: list[int],
                  cells: Iterable[dict[str, Any]]) -> Path:
     """Add (or replace) cells of the record; other cells (another ``--only``) are kept."""
-    from pinnbench.results.atomic import atomic_write
+    from pinnbench.atomic import atomic_write
 
     old = read_record(results) or {}
     merged = {(c["problem"], c["method"]): c for c in old.get("cells", [])}
@@ -136,7 +136,7 @@ def tuned_table(runs: pd.DataFrame, record: dict[str, Any], metric: str = "rel_l
     """Per (problem, method) of the record: the selected configuration (what differs among the
     ones tried), tuning cost (configurations, runs, seconds), the criterion and the test error
     of the final runs (median and quartiles over the seeds that finished ok)."""
-    from pinnbench.compare import _describe, differences, run_settings
+    from pinnbench.analysis.compare import _describe, differences, run_settings
 
     rows = []
     for cell in record["cells"]:

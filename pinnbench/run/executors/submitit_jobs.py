@@ -1,6 +1,6 @@
 """Runs as submitit jobs: one job per run, submitted as arrays, each writing its own result.
 
-A job claims its run (:mod:`pinnbench.executors.claims`), trains it in a worker process (so a
+A job claims its run (:mod:`pinnbench.run.executors.claims`), trains it in a worker process (so a
 worker that the kernel's or the scheduler's memory limit kills still leaves a ``crashed`` row
 written by the job) and releases the claim. When the scheduler warns the job (SIGUSR2, before a
 time limit or a preemption), submitit calls :meth:`RunJob.checkpoint`: the worker is stopped, the
@@ -16,9 +16,9 @@ from typing import Any
 
 import submitit
 
-from pinnbench.executors import ExecutorConfig, Submission
-from pinnbench.executors.claims import try_claim
-from pinnbench.results.store import finished_ids, is_finished
+from pinnbench.run.executors import ExecutorConfig, Submission
+from pinnbench.run.executors.claims import try_claim
+from pinnbench.run.store import finished_ids, is_finished
 from pinnbench.spec import RunSpec
 
 # Our executor names -> submitit's AutoExecutor clusters.
@@ -42,7 +42,7 @@ class RunJob(submitit.helpers.Checkpointable):
         return state
 
     def __call__(self) -> str:
-        from pinnbench.runner import Worker
+        from pinnbench.run.runner import Worker
 
         self._started = time.time()
         spec, out = RunSpec.from_json(self.spec_json), Path(self.out_dir)

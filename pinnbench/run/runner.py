@@ -15,8 +15,8 @@ down. Statuses:
 The worker rewrites the run's history file at every evaluation, so every one of these rows keeps
 the curve up to where the run stopped; with checkpointing on, the next attempt resumes from the
 last evaluation. Up to ``jobs`` workers run at once, each run claimed first (see
-:mod:`pinnbench.executors.claims`) so that two suite processes on one folder never train the same
-run twice.
+:mod:`pinnbench.run.executors.claims`) so that two suite processes on one folder never train the
+same run twice.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pinnbench.executors.claims import Claim, try_claim
 from pinnbench.registry import BUILTIN_PACKAGES
-from pinnbench.results.store import (
+from pinnbench.run.executors.claims import Claim, try_claim
+from pinnbench.run.store import (
     checkpoint_path,
     finished_ids,
     is_finished,
@@ -176,7 +176,7 @@ def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
 
 # Imported once by the server that workers are forked from (everything a run imports, the
 # built-in components included).
-PRELOAD = ("pinnbench.runner", "pinnbench.plugins", "pinnbench.engine.train",
+PRELOAD = ("pinnbench.run.runner", "pinnbench.plugins", "pinnbench.engine.train",
            *BUILTIN_PACKAGES)
 
 

@@ -63,7 +63,7 @@ def _settings(row: pd.Series) -> dict[str, Any]:
         spec = RunSpec.from_json(row["spec_json"])
         return {**spec.flat(), "data_seed": spec.data_seed, "precision": spec.precision,
                 "seed": spec.seed, "problem": spec.problem_label, "method": spec.method_label}
-    from pinnbench.compare import SETTING_COLUMNS, SPEC_PREFIXES
+    from pinnbench.analysis.compare import SETTING_COLUMNS, SPEC_PREFIXES
 
     return {k: v for k, v in row.items() if (k.startswith(SPEC_PREFIXES)
             or k in SETTING_COLUMNS or k in IDENTITY) and v is not None and not (
@@ -108,7 +108,7 @@ def to_mlflow(results: Path, store: Path) -> ExportOutcome:
     from mlflow import MlflowClient
     from mlflow.entities import Metric, Param, RunTag
 
-    from pinnbench.results.store import load_history, load_runs
+    from pinnbench.run.store import load_history, load_runs
 
     client = MlflowClient(tracking_uri=Path(store).resolve().as_uri())
     records = mlflow_records(load_runs(results), load_history(results))

@@ -1,7 +1,7 @@
 """Where the runs of a suite execute: this machine, or a cluster's job array through submitit.
 
 An executor takes the runs still to do and a results folder. ``local`` runs them here (one
-worker process per run, ``jobs`` at a time; see :mod:`pinnbench.runner`). The submitit executors
+worker process per run, ``jobs`` at a time; see :mod:`pinnbench.run.runner`). The submitit executors
 (``slurm``; ``submitit_local`` — real subprocesses on this machine, for tests; ``debug`` — in
 this process) submit one job per run as a job array; each job claims its run, trains it in a
 worker and writes its own result files into the (shared) results folder, so the submitting
@@ -86,6 +86,6 @@ class Submission:
 
 def submit(config: ExecutorConfig, specs: list[RunSpec], out_dir: Path) -> Submission:
     """Submit the runs not yet finished to a submitit executor (``config.type`` != local)."""
-    from pinnbench.executors.submitit_jobs import submit_runs
+    from pinnbench.run.executors.submitit_jobs import submit_runs
 
     return submit_runs(config, specs, out_dir)

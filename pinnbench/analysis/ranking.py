@@ -21,8 +21,8 @@ from scipy import stats
 def method_labels(runs: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.Series:
     """The label of each run's compared variant, as in the comparison table: the ``by`` columns
     joined by ``/``, split by configuration where one label covers runs of several settings
-    (:func:`pinnbench.compare.cell_keys`)."""
-    from pinnbench.compare import cell_keys
+    (:func:`pinnbench.analysis.compare.cell_keys`)."""
+    from pinnbench.analysis.compare import cell_keys
 
     return cell_keys(runs, by)["variant"].astype(str)
 
@@ -333,7 +333,7 @@ def summary_tables(summary: RankSummary) -> list[tuple[str, list[str], list[list
 
 def format_summary(summary: RankSummary, fmt: str) -> str:
     """The summary in ``md``, ``latex`` (booktabs) or ``html``."""
-    from pinnbench.compare import _latex_escape
+    from pinnbench.analysis.compare import _latex_escape
 
     parts = []
     for caption, header, rows in summary_tables(summary):

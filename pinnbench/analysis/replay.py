@@ -14,12 +14,12 @@ import numpy as np
 from pinnbench.problems.base import tensor_grid
 from pinnbench.problems.inverse import with_unknowns
 from pinnbench.protocols import bound
-from pinnbench.results.store import read_params
+from pinnbench.run.store import read_params
 from pinnbench.spec import RunSpec
 
 
 @dataclasses.dataclass
-class FieldGrid:
+class SolutionGrid:
     """Values of the first output on a grid: axes (1 or 2 arrays), arrays shaped like the grid."""
 
     axes: list[np.ndarray]
@@ -53,7 +53,7 @@ def params_folder(results_dir: str | Path, run_id: str) -> Path:
 
 
 def evaluate_run(results_dir: str | Path, run_row: dict, resolution: int = 128,
-                 output: int = 0) -> FieldGrid:
+                 output: int = 0) -> SolutionGrid:
     """The run's prediction and the reference on a ``resolution``-point grid per plotted axis.
 
     1-D and 2-D problems are drawn on their whole domain; in higher dimension the first two axes
@@ -81,6 +81,6 @@ def evaluate_run(results_dir: str | Path, run_row: dict, resolution: int = 128,
     ref = np.asarray(problem.reference(x))[:, output]
     shape = tuple(len(a) for a in axes)
     seed = run_row.get("seed")
-    return FieldGrid(axes, axis_names(problem)[:shown], pred.reshape(shape), ref.reshape(shape),
+    return SolutionGrid(axes, axis_names(problem)[:shown], pred.reshape(shape), ref.reshape(shape),
                      str(run_row.get("problem", spec.problem_label)),
                      None if seed is None else int(seed))

@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pinnbench import __version__, plot, ranking
-from pinnbench.compare import comparison_table, format_table
+from pinnbench import __version__
+from pinnbench.analysis import plot, ranking
+from pinnbench.analysis.compare import comparison_table, format_table
 
 MACHINE_COLUMNS = ("host", "cpu", "device_kind", "jax", "jaxlib", "pinnbench_version",
                    "git_commit")
@@ -74,7 +75,7 @@ MAX_FIELDS = 6
 
 def saved_fields(root: Path, runs: pd.DataFrame, metric: str, by: Sequence[str]) -> list:
     """Field grids of up to ``MAX_FIELDS`` median-seed runs whose parameters were saved."""
-    from pinnbench.fields import evaluate_run
+    from pinnbench.analysis.replay import evaluate_run
     from pinnbench.spec import MissingPlugin
 
     out = []

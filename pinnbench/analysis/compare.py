@@ -511,7 +511,8 @@ def format_table(table: pd.DataFrame, metric: str, fmt: str, method_label: str =
 
 # ---- tuning: the selected configurations, and the error vs tuning budget ---------------------
 def tuned_columns(metric: str) -> list[Column]:
-    """The columns of ``compare --tuned`` (rows from :func:`pinnbench.tuning.tuned_table`)."""
+    """The columns of ``compare --tuned`` (rows from
+    :func:`pinnbench.analysis.tuning.tuned_table`)."""
     return [Column("problem", lambda r: (str(r.problem),), False),
             Column("method", lambda r: (str(r.method),), False),
             Column("selected", lambda r: (str(r.selected),), False),
@@ -525,7 +526,8 @@ def tuned_columns(metric: str) -> list[Column]:
 
 
 def budget_columns(metric: str) -> list[Column]:
-    """The columns of the error-vs-tuning-budget view (:func:`pinnbench.tuning.budget_curve`)."""
+    """The columns of the error-vs-tuning-budget view
+    (:func:`pinnbench.analysis.tuning.budget_curve`)."""
     return [Column("problem", lambda r: (str(r.problem),), False),
             Column("method", lambda r: (str(r.method),), False),
             Column("configurations tried", lambda r: (f"{r.k} of {r.configs}",)),

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pinnbench.results.atomic import atomic_write
+from pinnbench.atomic import atomic_write
 from pinnbench.spec import RunSpec
 
 # Statuses that are results: a rerun of the suite skips them. Others (error, oom, crashed,

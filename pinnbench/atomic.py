@@ -13,7 +13,7 @@ def atomic_write(path: Path, write: Callable[[str], None], *, suffix: str = ".tm
 
     A reader sees the old file or the new one, never half of one (another process may read
     results while a run writes them). A writer killed midway leaves only ``.<stem>.*<suffix>``
-    beside the target, which ``results.store.remove_temporaries`` clears for run files; an
+    beside the target, which ``run.store.remove_temporaries`` clears for run files; an
     exception removes it. ``suffix`` is for writers that insist on one (``np.savez`` appends
     ``.npz`` to a name without it).
     """

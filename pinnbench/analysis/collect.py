@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from pinnbench.results.atomic import atomic_write
-from pinnbench.results.store import FINAL_STATUSES
+from pinnbench.atomic import atomic_write
+from pinnbench.run.store import FINAL_STATUSES
 
 
 class CollectError(ValueError):

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from pinnbench import ranking
+from pinnbench.analysis import ranking
 
 KINDS = ("convergence", "error-vs-time", "profile", "field", "balls")
 SUFFIXES = (".png", ".pdf")
@@ -287,7 +287,7 @@ def _map_row(fig: Figure, spec: object, row: int, title: str, f: object, s: Scal
 
 
 def field_maps(fields: Sequence[tuple[str, object]]) -> Figure:
-    """One row per (title, FieldGrid): prediction, reference and |error| of 2-D fields as maps,
+    """One row per (title, SolutionGrid): prediction, reference and |error| of 2-D fields as maps,
     of 1-D fields as lines (prediction with reference, and the error). Rows of the same problem
     share their colour scales and axis ranges; each title names the seed. A figure of 1-D rows
     only has two columns, so no panel stays empty."""
@@ -312,7 +312,7 @@ def field_maps(fields: Sequence[tuple[str, object]]) -> Figure:
 def _axis_names(run: pd.Series) -> list[str]:
     """The problem's axis names (x, y / x, t, ...) from the run's spec, else x1, x2."""
     try:
-        from pinnbench.fields import axis_names
+        from pinnbench.analysis.replay import axis_names
         from pinnbench.spec import RunSpec
 
         names = axis_names(RunSpec.from_json(run["spec_json"]).build("problem"))

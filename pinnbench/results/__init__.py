@@ -1,1 +1,0 @@
-"""Recording and reading results."""
