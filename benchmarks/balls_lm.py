@@ -33,8 +33,8 @@ from common import OUT_DIR, load_avg, median
 
 from pinnbench.engine.train import Trainer
 from pinnbench.optim.sparse_lm import coupling, fiedler_order
+from pinnbench.run.suite import _Checker
 from pinnbench.spec import RunSpec
-from pinnbench.suite import _Checker
 
 WIDTH, DEPTH = 16, 2
 LIMIT_GIB = 8.0

@@ -119,7 +119,7 @@ def flops_of(compiled: Any) -> float | None:
 
 def make_spec(chunk: int = 200) -> Any:
     """The benchmark's RunSpec, through the suite loader so every default is filled in."""
-    from pinnbench.suite import load_suite
+    from pinnbench.run.suite import load_suite
 
     OUT_DIR.mkdir(exist_ok=True)
     suite_file = OUT_DIR / "bench-helmholtz.toml"

@@ -42,7 +42,7 @@ jax.config.update("jax_enable_x64", True)
 import pinnbench.plugins
 from pinnbench.engine.train import Trainer
 from pinnbench.spec import RunSpec
-from pinnbench.suite import _Checker
+from pinnbench.run.suite import _Checker
 prob, model, opt, sam, prec = eval(sys.argv[2])
 c = _Checker("case")
 method = {"model": c.component("model", model, "m"), "optimizer": c.component("optimizer", opt,

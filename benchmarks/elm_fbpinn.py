@@ -36,8 +36,8 @@ from scipy.interpolate import RegularGridInterpolator
 
 from pinnbench.engine.train import train
 from pinnbench.problems.classic import PoissonMultiscale
+from pinnbench.run.suite import _Checker, load_suite
 from pinnbench.spec import RunSpec
-from pinnbench.suite import _Checker, load_suite
 
 N_SCALES = 2
 

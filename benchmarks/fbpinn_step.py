@@ -28,8 +28,8 @@ from common import OUT_DIR, cpu_model, median
 
 import pinnbench.plugins  # noqa: F401
 from pinnbench.engine.train import Trainer
+from pinnbench.run.suite import _Checker
 from pinnbench.spec import RunSpec
-from pinnbench.suite import _Checker
 
 PROBLEMS = {
     "poisson_multiscale": {"type": "poisson_multiscale", "n": 2},

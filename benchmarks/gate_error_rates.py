@@ -3,7 +3,7 @@
 Every cell of a baseline file (problem, method; the CI gate's are results/baseline/ci.parquet and
 ci_second_order.parquet) has a seed spread: the standard deviation sigma of log(rel_l2) over its
 seeds. The simulation draws gate runs from it and judges them with the gate's own code
-(`pinnbench.check.judge`), all cells of a file together, as one `pinnbench check` does:
+(`pinnbench.analysis.check.judge`), all cells of a file together, as one `pinnbench check` does:
 
 - **redraw** (unchanged code, re-randomised): baseline and current seeds are independent draws
   from log-normal(mean, sigma) of the cell; the worst case of "same code, other floating-point
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pinnbench.check import DEFAULT_MIN_FACTOR, Gate, judge
+from pinnbench.analysis.check import DEFAULT_MIN_FACTOR, Gate, judge
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILES = (ROOT / "results/baseline/ci.parquet",

@@ -20,8 +20,8 @@ import jax
 from common import OUT_DIR, median
 
 from pinnbench.engine.train import Trainer
+from pinnbench.run.suite import _Checker
 from pinnbench.spec import RunSpec
-from pinnbench.suite import _Checker
 
 
 def spec(width: int, n_interior: int) -> RunSpec:

@@ -32,8 +32,8 @@ from common import OUT_DIR
 from jax.flatten_util import ravel_pytree
 
 from pinnbench.engine.train import Trainer, train
+from pinnbench.run.suite import _Checker
 from pinnbench.spec import RunSpec
-from pinnbench.suite import _Checker
 
 MODELS = {
     "mlp": ({"type": "mlp", "width": 20, "depth": 3}, {"type": "lm"}),

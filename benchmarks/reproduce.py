@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pinnbench.check import LOWER_IS_BETTER, METRICS, paired_shift
-from pinnbench.compare import mixed_cells
-from pinnbench.results.store import load_runs
-from pinnbench.suite import load_suite
+from pinnbench.analysis.check import LOWER_IS_BETTER, METRICS, paired_shift
+from pinnbench.analysis.compare import mixed_cells
+from pinnbench.run.store import load_runs
+from pinnbench.run.suite import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_SEEDS = 5

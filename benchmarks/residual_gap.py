@@ -18,9 +18,9 @@ import dataclasses
 
 import jax
 
+from pinnbench.analysis.replay import params_folder
 from pinnbench.engine.train import Trainer
-from pinnbench.fields import params_folder
-from pinnbench.results.store import load_runs, read_params
+from pinnbench.run.store import load_runs, read_params
 from pinnbench.sampling.base import PointCounts
 from pinnbench.sampling.uniform import Uniform
 from pinnbench.spec import RunSpec

@@ -79,7 +79,7 @@ def main() -> None:
 
     from pinnbench.engine.train import Trainer
     from pinnbench.machine import cpu_name
-    from pinnbench.suite import load_suite
+    from pinnbench.run.suite import load_suite
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "samplers.toml"
