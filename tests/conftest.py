@@ -29,7 +29,11 @@ import pytest  # noqa: E402
 
 from pinnbench.spec import RunSpec  # noqa: E402
 
-# Tests mix float32 and float64 runs in one process; x64 must be on for the float64 ones.
+# Tests build float64 arrays outside any run (references, residuals, models called directly), so
+# the test process has 64-bit types on. Runs do not see this: the engine sets each run's
+# precision for the work inside the run only (engine.train.precision), and
+# tests/test_precision.py checks that a float32 run here computes bit for bit what it computes
+# in a fresh worker, where 64-bit types are off.
 jax.config.update("jax_enable_x64", True)
 
 

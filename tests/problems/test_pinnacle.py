@@ -16,6 +16,7 @@ from pinnbench.geometry import Disk, GeometryError, Rectangle
 from pinnbench.problems.geometric import GeometryProblem, constant
 from pinnbench.problems.pinnacle import (
     Heat2DComplexGeometry,
+    Heat2DMultiscale,
     HeatND,
     Poisson2DClassic,
     PoissonBoltzmann2D,
@@ -103,7 +104,7 @@ def test_classic_reference_is_harmonic_in_the_mean_and_symmetric():
     assert 0 < p.reference(np.zeros((1, 2)))[0, 0] < 1   # maximum principle
 
 
-@pytest.mark.parametrize("cls", [PoissonND, HeatND])
+@pytest.mark.parametrize("cls", [PoissonND, HeatND, Heat2DMultiscale])
 def test_closed_forms_satisfy_their_constraints(cls):
     checks = verify_problem(cls(), n=60, seed=1)
     assert all(c.ok for c in checks), checks
@@ -220,3 +221,21 @@ def test_robin_heat_matches_the_series_solution_on_a_rectangle():
             np.mean(exact**2)) + 1e-6
     order = np.log2(errors[0] / errors[1])
     assert 1.7 < order < 3.5 and errors[1] < 2e-4, (errors, order)
+
+
+def test_heat2d_multiscale_decays_at_the_rate_of_its_slow_mode_and_its_grid_resolves_the_fast_one():
+    p = Heat2DMultiscale()
+    # The exact solution's decay over t = 5 from the two diffusivities: 20²/500² + 1 per unit time.
+    start = p.reference(np.array([[0.025, 0.5, 0.0]]))[0, 0]
+    end = p.reference(np.array([[0.025, 0.5, 5.0]]))[0, 0]
+    assert start == pytest.approx(1.0, abs=1e-12)
+    assert end / start == pytest.approx(math.exp(-5 * (1 + 400 / 250000)), rel=1e-12)
+    # The evaluation grid resolves the 20 half waves across x (at least 8 points each), and the
+    # mean square of u(., ., 0) on it is the exact 1/4 (sin² averages to 1/2 per axis).
+    x, y, t = p.eval_axes()
+    assert t[0] == 0.0 and t[-1] == 5.0
+    assert len(x) - 1 >= 8 * p.mode_x
+    grid = np.stack(np.meshgrid(x, y, [0.0], indexing="ij"), -1).reshape(-1, 3)
+    u0 = p.reference(grid).reshape(len(x), len(y))
+    mean_square = np.trapezoid(np.trapezoid(u0 ** 2, y, axis=1), x)
+    assert mean_square == pytest.approx(0.25, rel=1e-3)
