@@ -134,6 +134,57 @@ def test_pirate_blocks_start_as_the_identity():
     assert float(jnp.abs(m.apply(moved, x) - linear).max()) > 1e-3
 
 
+def test_pirate_physics_informed_initialisation_fits_the_initial_data():
+    plain_model = {"type": "pirate", "width": 8, "blocks": 2, "fourier": 16}
+    p, plain, before = _built(plain_model, {"type": "heat", "n": 1})
+    _, fitted, after = _built({**plain_model, "pi_init": True, "pi_ridge": 0.0},
+                              {"type": "heat", "n": 1})
+    # Only the last layer differs from the model without the fit.
+    for name in ("fourier", "u", "v", "blocks"):
+        jax.tree_util.tree_map(np.testing.assert_array_equal, before[name], after[name])
+    x0 = _points(p, 400, seed=5).at[:, -1].set(0.0)
+    u0 = np.sin(np.pi * np.asarray(x0[:, 0]))
+
+    def misfit(model, params):
+        return float(np.linalg.norm(np.asarray(model.apply(params, x0))[:, 0] - u0)
+                     / np.linalg.norm(u0))
+
+    assert misfit(plain, before) > 0.3
+    assert misfit(fitted, after) < 1e-3
+    # Away from t = 0 the network stays near the initial data continued in time (what it was
+    # fitted to), not wherever the time features happen to point.
+    xt = _points(p, 400, seed=6)
+    continued = np.sin(np.pi * np.asarray(xt[:, 0]))
+    assert (np.linalg.norm(np.asarray(fitted.apply(after, xt))[:, 0] - continued)
+            < 1e-3 * np.linalg.norm(continued))
+    # The layer is the least-squares optimum on the fit's own points: the gradient of the squared
+    # misfit with respect to it vanishes (the normal equations).
+    xs = p.sample("interior", jax.random.fold_in(jax.random.PRNGKey(3), 1), fitted.pi_points,
+                  jnp.float64)
+    data = jnp.asarray(p.reference(fitted.initial_slice(xs)))
+
+    def squared(out):
+        return jnp.sum((fitted.apply({**after, "out": out}, xs) - data) ** 2)
+
+    grad = jax.grad(squared)(after["out"])
+    assert float(jnp.abs(grad["w"]).max()) < 1e-8 and float(jnp.abs(grad["b"]).max()) < 1e-8
+    # The default ridge gives up some of the fit for smaller weights.
+    _, ridged, shrunk = _built({**plain_model, "pi_init": True}, {"type": "heat", "n": 1})
+    assert 1e-3 < misfit(ridged, shrunk) < 0.1
+    assert float(jnp.abs(shrunk["out"]["w"]).max()) < float(jnp.abs(after["out"]["w"]).max())
+
+
+def test_pirate_refuses_the_fit_with_the_ansatz_on_a_steady_problem_or_without_one():
+    m = models.get("pirate")(pi_init=True, hard=True)
+    assert "choose one" in m.incompatibility({"problem": problems.get("heat")()})
+    fit = models.get("pirate")(pi_init=True)
+    assert fit.incompatibility({"problem": problems.get("heat")()}) is None
+    assert "steady" in fit.incompatibility({"problem": problems.get("helmholtz2d")()})
+    unbound = models.get("pirate")(pi_init=True, width=8, blocks=1, fourier=4)
+    with pytest.raises(ValueError, match="no problem was bound"):
+        unbound.init(jax.random.PRNGKey(0), 2, 1, jnp.float64)
+
+
 @pytest.mark.parametrize("model", [
     {"type": "fls", "width": 16, "depth": 2},
     {"type": "qres", "width": 16, "depth": 2},
