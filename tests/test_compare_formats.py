@@ -192,3 +192,17 @@ def test_narrow_terminal_prints_every_column_of_a_cell_without_splitting_words(s
     wide = Console(width=250, record=True, file=io.StringIO())
     wide.print(table)
     assert "┃ problem" in wide.export_text()
+
+
+def test_the_format_option_offers_every_format_and_the_rank_tables_refuse_csv(tmp_path):
+    from typer.testing import CliRunner
+
+    from pinnbench.analysis.compare import FORMATS
+    from pinnbench.cli import app
+
+    r = CliRunner().invoke(app, ["compare", "--help"])
+    assert f"--format {'|'.join(FORMATS)}" in r.output
+    r = CliRunner().invoke(app, ["compare", str(tmp_path), "--format", "csv", "--ranks"])
+    assert r.exit_code == 2
+    assert " ".join(r.output.split()) == ("error: --ranks: the rank tables have no CSV form; "
+                                          "use md, latex or html")

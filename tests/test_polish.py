@@ -108,7 +108,7 @@ def test_a_finished_suite_still_names_the_next_command(two_methods):
 
 # ---- list -----------------------------------------------------------------------------------
 def test_list_names_kinds_in_the_plural_and_says_allowed_values_once(monkeypatch):
-    from pinnbench.cli import out
+    from pinnbench.cli.common import out
 
     # A width that fits every description on one line, whatever COLUMNS the test process has.
     monkeypatch.setattr(out, "width", 200)

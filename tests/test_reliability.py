@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from conftest import tiny_suite, worker_processes
 
-from pinnbench.run.runner import execute, execute_isolated, is_oom
+from pinnbench.run.runner import RunOptions, execute, execute_isolated, is_oom
 from pinnbench.run.store import (
     checkpoint_path,
     finished_ids,
@@ -90,7 +90,7 @@ def test_interrupted_run_resumes_from_its_checkpoint_with_identical_numbers(tmp_
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        execute(spec, resumed, ctrl_c_at_step_20, checkpoint=True)
+        execute(spec, resumed, ctrl_c_at_step_20, RunOptions(checkpoint=True))
     row = load_runs(resumed).iloc[0]
     assert row["status"] == "interrupted" and row["steps"] == 20
     assert load_history(resumed)["step"].tolist() == [0, 10, 20]
@@ -101,7 +101,7 @@ def test_interrupted_run_resumes_from_its_checkpoint_with_identical_numbers(tmp_
 
     starts = []
     assert execute(spec, resumed, lambda e: starts.append(e.get("step")),
-                   checkpoint=True) == "ok"
+                   RunOptions(checkpoint=True)) == "ok"
     assert starts[0] == 20  # resumed after step 10, not from the start
     assert not checkpoint_path(resumed, spec.run_id).exists()
     a, b = load_runs(straight).iloc[0], load_runs(resumed).iloc[0]

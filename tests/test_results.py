@@ -5,13 +5,13 @@ import dataclasses
 import pandas as pd
 from conftest import worker_processes
 
-from pinnbench.run.runner import execute, execute_isolated, run_suite
+from pinnbench.run.runner import RunOptions, execute, execute_isolated, run_suite
 from pinnbench.run.store import finished_ids, load_history, load_runs
 
 
 def test_runs_and_history_round_trip_and_read_as_one_dataset(tmp_path, spec_factory):
     specs = [spec_factory(seed=s, steps=20, eval_every=10) for s in (0, 1)]
-    outcome = run_suite(specs, tmp_path, isolate=False)
+    outcome = run_suite(specs, tmp_path, RunOptions(isolate=False))
     assert outcome.statuses == {"ok": 2} and outcome.skipped == 0
     runs = load_runs(tmp_path)
     assert sorted(runs["seed"]) == [0, 1]
@@ -30,7 +30,7 @@ def test_runs_and_history_round_trip_and_read_as_one_dataset(tmp_path, spec_fact
     assert sorted(history.groupby("run_id")["step"].apply(list).tolist()) == [[0, 10, 20]] * 2
 
     # A rerun skips what is finished.
-    again = run_suite(specs, tmp_path, isolate=False)
+    again = run_suite(specs, tmp_path, RunOptions(isolate=False))
     assert again.skipped == 2 and again.statuses == {}
     assert finished_ids(tmp_path) == {s.run_id for s in specs}
 
@@ -44,7 +44,7 @@ def test_exception_in_a_run_is_recorded_as_error_and_retried(tmp_path, spec_fact
     assert "Traceback" in row["traceback"]
     # Errors are recorded but not final: a rerun tries them again.
     assert bad.run_id not in finished_ids(tmp_path)
-    outcome = run_suite([bad, good], tmp_path, isolate=False)
+    outcome = run_suite([bad, good], tmp_path, RunOptions(isolate=False))
     assert outcome.statuses == {"error": 1, "ok": 1}
 
 
@@ -71,7 +71,7 @@ def test_killed_worker_becomes_a_crashed_row(tmp_path, spec_factory):
 
 def test_run_past_its_hard_timeout_becomes_a_timeout_row(tmp_path, spec_factory):
     spec = spec_factory(steps=10**7, eval_every=1000)
-    assert execute_isolated(spec, tmp_path, timeout_s=3) == "timeout"
+    assert execute_isolated(spec, tmp_path, options=RunOptions(timeout_s=3)) == "timeout"
     row = load_runs(tmp_path).iloc[0]
     assert row["status"] == "timeout" and "no result after 3 s" in row["message"]
     # Not final: a rerun tries it again.

@@ -123,9 +123,9 @@ def test_bad_sweeps_are_one_line_naming_file_and_key(tmp_path, lr, extra, fragme
 def test_validate_shows_the_count_and_a_big_sweep_asks_for_yes(tmp_path, monkeypatch):
     path = write(tmp_path, "[methods.adam.sweep]\nmodel.width = [8, 16]\n",
                  lr="{ sweep = [1e-2, 1e-3, 1e-4] }")
-    from pinnbench import cli
+    from pinnbench.cli import common
 
-    monkeypatch.setattr(cli.out, "width", 240)  # one table row per run, whatever the terminal
+    monkeypatch.setattr(common.out, "width", 240)  # one table row per run, whatever the terminal
     r = CliRunner().invoke(app, ["validate", str(path)])
     assert r.exit_code == 0, r.output
     assert "methods.adam: 6 configurations" in r.output

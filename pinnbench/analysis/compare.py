@@ -26,8 +26,6 @@ from rich.table import Table
 # How a label shows a run that lacks one of its columns (a method without the option).
 MISSING_LABEL = "-"
 
-FORMATS = ("md", "latex", "csv", "html")
-
 # Flat spec columns (``RunSpec.flat``) that describe a run's settings; with ``precision`` they
 # stand in for the spec where a table has no ``spec_json`` (hand-made or older tables). The
 # loss strategy's options are left to the spec: ``loss.<term>`` columns are results (the final
@@ -449,24 +447,78 @@ def _latex(header: list[str], rows: list[list[str]], numeric: list[bool],
     return "\n".join(lines) + "\n"
 
 
-def _html(header: list[str], rows: list[list[str]], metric: str) -> str:
+def _html(header: list[str], rows: list[list[str]], caption: str) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return (f'<table class="pinnbench-compare">\n<caption>{html.escape(metric)} over seeds '
-            f"(best median per problem in bold)</caption>\n<thead><tr>{head}</tr></thead>\n"
-            "<tbody>\n" + body + "\n</tbody>\n</table>\n")
+    return (f'<table class="pinnbench-compare">\n<caption>{html.escape(caption)}</caption>\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n")
 
 
 TARGET_NOTE = ("--: fewer than half of the seeds reached the target (a run that did not "
                "finish ok never does)")
 
-# Per text format: how a number, a piece of text and a bold cell are written.
-_WRITERS: dict[str, tuple[Callable[[Num], str], Callable[[str], str], str]] = {
-    "md": (_text_number, _md, "**{}**"),
+
+@dataclasses.dataclass(frozen=True)
+class TextTable:
+    """A table on its way to one text format: its rows, its columns, and what each format may
+    add around them."""
+
+    frame: pd.DataFrame
+    cols: list[Column]
+    caption: str  # HTML's caption
+    note: str  # LaTeX's last row, in small type
+    csv: Callable[[], str]  # CSV's whole text: the numbers unrounded, not the cells
+    bold: int | None = None  # the column whose cell is bold in a row marked ``is_best``
+
+    @property
+    def header(self) -> list[str]:
+        return [c.header for c in self.cols]
+
+    @property
+    def numeric(self) -> list[bool]:
+        return [c.numeric for c in self.cols]
+
+    def cells(self, number: Callable[[Num], str], text: Callable[[str], str],
+              bold_form: str) -> list[list[str]]:
+        """Every row's cells, numbers and text written the format's way."""
+        rows = []
+        for r in self.frame.itertuples():
+            row = [_render(c.cell(r), number, text) for c in self.cols]
+            if self.bold is not None and r.is_best:
+                row[self.bold] = bold_form.format(row[self.bold])
+            rows.append(row)
+        return rows
+
+
+def _as_md(t: TextTable) -> str:
+    return _markdown(t.header, t.cells(_text_number, _md, "**{}**"), t.numeric)
+
+
+def _as_latex(t: TextTable) -> str:
     # \textbf would leave the numbers (math mode) as they are; \boldmath bolds them.
-    "latex": (_latex_number, _latex_escape, "{{\\boldmath {}}}"),
-    "html": (_text_number, html.escape, "<strong>{}</strong>"),
-}
+    rows = t.cells(_latex_number, _latex_escape, "{{\\boldmath {}}}")
+    return _latex(t.header, rows, t.numeric, t.frame["problem"].astype(str).tolist(), t.note)
+
+
+def _as_html(t: TextTable) -> str:
+    return _html(t.header, t.cells(_text_number, html.escape, "<strong>{}</strong>"), t.caption)
+
+
+def _as_csv(t: TextTable) -> str:
+    return t.csv()
+
+
+# --format -> its writer: the keys are the formats there are, in the order messages list them.
+FORMATS: dict[str, Callable[[TextTable], str]] = {
+    "md": _as_md, "latex": _as_latex, "csv": _as_csv, "html": _as_html}
+
+
+def _writer(fmt: str) -> Callable[[TextTable], str]:
+    try:
+        return FORMATS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}"
+                         ) from None
 
 CSV_COLUMNS = ("problem", "method", "ok", "failed", "median", "iqr", "best", "worst", "mean",
                "std", "q25", "q75", "median_low", "median_high")
@@ -486,27 +538,12 @@ def format_table(table: pd.DataFrame, metric: str, fmt: str, method_label: str =
     numbers in math mode), ``csv`` or ``html``, all with the columns of :func:`columns`. The
     best median of each problem is bold, except in CSV, which holds the numbers unrounded with
     an ``is_best`` column instead."""
-    if fmt == "csv":
-        return _csv(table, method_label, baseline)
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
-    number, text, bold_form = _WRITERS[fmt]
+    write = _writer(fmt)
     cols = columns(table, metric, method_label, baseline, target)
-    bold = _bold_index(cols)
-    rows = []
-    for r in table.itertuples():
-        cells = [_render(c.cell(r), number, text) for c in cols]
-        if r.is_best:
-            cells[bold] = bold_form.format(cells[bold])
-        rows.append(cells)
-    header = [c.header for c in cols]
-    numeric = [c.numeric for c in cols]
-    if fmt == "md":
-        return _markdown(header, rows, numeric)
-    if fmt == "latex":
-        note = TARGET_NOTE if "target_reached" in table.columns else ""
-        return _latex(header, rows, numeric, table["problem"].astype(str).tolist(), note)
-    return _html(header, rows, metric)
+    return write(TextTable(
+        table, cols, caption=f"{metric} over seeds (best median per problem in bold)",
+        note=TARGET_NOTE if "target_reached" in table.columns else "",
+        csv=lambda: _csv(table, method_label, baseline), bold=_bold_index(cols)))
 
 
 # ---- tuning: the selected configurations, and the error vs tuning budget ---------------------
@@ -548,18 +585,5 @@ def render_rows(table: pd.DataFrame, cols: list[Column], title: str) -> Table:
 
 def format_rows(table: pd.DataFrame, cols: list[Column], fmt: str, title: str) -> str:
     """A table of these columns as ``md``, ``latex``, ``html`` or ``csv`` (unrounded)."""
-    if fmt == "csv":
-        return table.to_csv(index=False)
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
-    number, text, _ = _WRITERS[fmt]
-    rows = [[_render(c.cell(r), number, text) for c in cols] for r in table.itertuples()]
-    header, numeric = [c.header for c in cols], [c.numeric for c in cols]
-    if fmt == "md":
-        return _markdown(header, rows, numeric)
-    if fmt == "latex":
-        return _latex(header, rows, numeric, table["problem"].astype(str).tolist(), title)
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return (f'<table class="pinnbench-compare">\n<caption>{html.escape(title)}</caption>\n'
-            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n")
+    return _writer(fmt)(TextTable(table, cols, caption=title, note=title,
+                                  csv=lambda: table.to_csv(index=False)))

@@ -18,7 +18,6 @@ from matplotlib.figure import Figure
 
 from pinnbench.analysis import ranking
 
-KINDS = ("convergence", "error-vs-time", "profile", "field", "balls")
 SUFFIXES = (".png", ".pdf")
 
 

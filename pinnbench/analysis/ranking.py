@@ -10,7 +10,7 @@ its runs failed or never reached the target.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import combinations
 
 import numpy as np
@@ -331,34 +331,51 @@ def summary_tables(summary: RankSummary) -> list[tuple[str, list[str], list[list
     return [ranks, pairs, profile]
 
 
-def format_summary(summary: RankSummary, fmt: str) -> str:
-    """The summary in ``md``, ``latex`` (booktabs) or ``html``."""
+def _summary_md(caption: str, header: list[str], rows: list[list[str]]) -> str:
+    def md(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [f"**{md(caption)}**", "", "| " + " | ".join(map(md, header)) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(map(md, row)) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _summary_latex(caption: str, header: list[str], rows: list[list[str]]) -> str:
     from pinnbench.analysis.compare import _latex_escape
 
-    parts = []
-    for caption, header, rows in summary_tables(summary):
-        if fmt == "md":
-            def md(text: str) -> str:
-                return text.replace("|", "\\|")
-            lines = [f"**{md(caption)}**", "", "| " + " | ".join(map(md, header)) + " |",
-                     "|" + "|".join("---" for _ in header) + "|"]
-            lines += ["| " + " | ".join(map(md, row)) + " |" for row in rows]
-            parts.append("\n".join(lines) + "\n")
-        elif fmt == "latex":
-            lines = [f"% {caption}", f"\\begin{{tabular}}{{{'l' * len(header)}}}", "\\toprule",
-                     " & ".join(map(_latex_escape, header)) + " \\\\", "\\midrule"]
-            lines += [" & ".join(map(_latex_escape, row)) + " \\\\" for row in rows]
-            lines += ["\\bottomrule", "\\end{tabular}"]
-            parts.append("\n".join(lines) + "\n")
-        elif fmt == "html":
-            import html
+    lines = [f"% {caption}", f"\\begin{{tabular}}{{{'l' * len(header)}}}", "\\toprule",
+             " & ".join(map(_latex_escape, header)) + " \\\\", "\\midrule"]
+    lines += [" & ".join(map(_latex_escape, row)) + " \\\\" for row in rows]
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
 
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-            body = "\n".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row)
-                             + "</tr>" for row in rows)
-            parts.append(f'<table class="pinnbench-ranks">\n<caption>{html.escape(caption)}'
-                         f"</caption>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n"
-                         "</tbody>\n</table>\n")
-        else:
-            raise ValueError(f"no {fmt!r} form of the rank tables; use md, latex or html")
-    return "\n".join(parts)
+
+def _summary_html(caption: str, header: list[str], rows: list[list[str]]) -> str:
+    import html
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "\n".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                     for row in rows)
+    return (f'<table class="pinnbench-ranks">\n<caption>{html.escape(caption)}</caption>\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n")
+
+
+# Format -> the writer of one rank table; CSV has none: these tables are text, not numbers.
+SUMMARY_FORMATS: dict[str, Callable[[str, list[str], list[list[str]]], str]] = {
+    "md": _summary_md, "latex": _summary_latex, "html": _summary_html}
+
+
+def summary_formats() -> str:
+    """The formats of the rank tables, as a message names them ("md, latex or html")."""
+    *rest, last = SUMMARY_FORMATS
+    return f"{', '.join(rest)} or {last}"
+
+
+def format_summary(summary: RankSummary, fmt: str) -> str:
+    """The summary in ``md``, ``latex`` (booktabs) or ``html``."""
+    if fmt not in SUMMARY_FORMATS:
+        raise ValueError(f"no {fmt!r} form of the rank tables; use {summary_formats()}")
+    write = SUMMARY_FORMATS[fmt]
+    return "\n".join(write(caption, header, rows)
+                     for caption, header, rows in summary_tables(summary))

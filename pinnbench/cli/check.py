@@ -32,7 +32,7 @@ from pinnbench.analysis.check import (
     select,
     write_baseline,
 )
-from pinnbench.cli import PluginOption, _bad_input, app, load_plugins_or_exit, out
+from pinnbench.cli.common import PluginOption, bad_input, load_plugins_or_exit, out
 
 EXIT_REGRESSION = 1
 
@@ -126,7 +126,6 @@ def _summary(verdicts: pd.DataFrame) -> str:
     return summary
 
 
-@app.command()
 def check(
     results: Annotated[Path, typer.Argument(help="results folder to judge")],
     baseline: Annotated[Path, typer.Option(help="baseline runs (a Parquet file)")],
@@ -182,7 +181,7 @@ def check(
                               names=(str(baseline), str(results)))
         changed = changed_settings(base, current)
     except CheckInputError as e:
-        raise _bad_input(str(e)) from None
+        raise bad_input(str(e)) from None
     if origin.get("commits"):
         out.print(f"baseline {baseline}: {origin.get('runs', '?')} runs from commit "
                   f"{', '.join(origin['commits'])}", highlight=False, soft_wrap=True)

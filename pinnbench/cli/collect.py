@@ -8,12 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pinnbench.cli import PluginOption, _bad_input, app, load_plugins_or_exit, out
+from pinnbench.cli.common import PluginOption, bad_input, load_plugins_or_exit, out
 
 EXIT_CONFLICT = 1
 
 
-@app.command()
 def collect(
     sources: Annotated[list[Path], typer.Argument(help="results folders to merge")],
     out_dir: Annotated[Path, typer.Option("--out", help="folder to merge them into")],
@@ -27,7 +26,7 @@ def collect(
     try:
         outcome = merge(sources, out_dir)
     except CollectError as e:
-        raise _bad_input(str(e)) from None
+        raise bad_input(str(e)) from None
     out.print(f"{out_dir}: {outcome.added} runs added, {outcome.duplicates} identical "
               f"duplicates skipped, {len(outcome.conflicts)} conflicts")
     for note in outcome.suite_notes:

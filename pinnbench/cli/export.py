@@ -7,12 +7,11 @@ from typing import Annotated
 
 import typer
 
-from pinnbench.cli import PluginOption, _bad_input, app, load_plugins_or_exit, out
+from pinnbench.cli.common import PluginOption, bad_input, load_plugins_or_exit, out
 
 TRACKERS = ("mlflow",)
 
 
-@app.command()
 def export(
     results: Annotated[Path, typer.Argument(help="results folder (of a suite, or of several)")],
     to: Annotated[str, typer.Option("--to", help="tracker to write to: mlflow")] = "mlflow",
@@ -26,22 +25,22 @@ def export(
     from pinnbench.registry import suggest
 
     if to not in TRACKERS:
-        raise _bad_input(f"--to: unknown tracker {to!r}{suggest(to, list(TRACKERS))}; "
-                         f"expected one of: {', '.join(TRACKERS)}")
+        raise bad_input(f"--to: unknown tracker {to!r}{suggest(to, list(TRACKERS))}; "
+                        f"expected one of: {', '.join(TRACKERS)}")
     if not results.is_dir():
-        raise _bad_input(f"{results}: no such results folder")
+        raise bad_input(f"{results}: no such results folder")
     if store.exists() and not store.is_dir():
-        raise _bad_input(f"--store {store}: exists and is not a folder")
+        raise bad_input(f"--store {store}: exists and is not a folder")
     try:
         import mlflow  # noqa: F401
     except ImportError:
-        raise _bad_input("--to mlflow: needs the mlflow-skinny package "
-                         "(pip install 'pinnbench[mlflow]')") from None
+        raise bad_input("--to mlflow: needs the mlflow-skinny package "
+                        "(pip install 'pinnbench[mlflow]')") from None
     from pinnbench.analysis.export import to_mlflow
     from pinnbench.run.store import load_runs
 
     if load_runs(results).empty:
-        raise _bad_input(f"{results}: no recorded runs")
+        raise bad_input(f"{results}: no recorded runs")
     outcome = to_mlflow(results, store)
     out.print(f"{outcome.exported} runs exported to the MLflow store {store} "
               f"({outcome.already} already there); see them with: mlflow ui "

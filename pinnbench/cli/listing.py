@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import inspect
 import re
+from typing import Annotated
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pinnbench.registry import REGISTRIES, options_of
+from pinnbench.cli.common import PluginOption, bad_input, load_plugins_or_exit, out
+from pinnbench.registry import REGISTRIES, options_of, suggest
 
 PLURAL = {"problem": "problems", "model": "models", "optimizer": "optimizers",
           "sampler": "samplers", "loss": "losses"}
@@ -75,3 +78,23 @@ def print_registries(console: Console, kind: str | None = None, name: str | None
                 meaning = option_meaning(f.metadata.get("doc", ""), f.metadata.get("expect", ""))
                 table.add_row("", f.name, escape(repr(f.default)), escape(meaning))
         console.print(table)
+
+
+def list_components(
+    kind: Annotated[str | None, typer.Argument(help="problem, model, optimizer, sampler or "
+                                               "loss (default: all)")] = None,
+    name: Annotated[str | None, typer.Argument(help="one component of that kind")] = None,
+    plugin: PluginOption = None,
+) -> None:
+    """Registered problems, models, optimizers, samplers and losses with their options."""
+    load_plugins_or_exit(plugin)
+    kinds = list(REGISTRIES)
+    kind = {plural: k for k, plural in PLURAL.items()}.get(kind, kind)
+    if kind is not None and kind not in REGISTRIES:
+        raise bad_input(f"KIND: unknown kind {kind!r}{suggest(kind, kinds)}; expected one of: "
+                        f"{', '.join(kinds)}")
+    if name is not None and name not in REGISTRIES[kind]:
+        names = REGISTRIES[kind].names()
+        raise bad_input(f"NAME: no {kind} {name!r}{suggest(name, names)}; registered: "
+                        f"{', '.join(names)}")
+    print_registries(out, kind, name)

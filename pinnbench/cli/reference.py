@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from pinnbench.cli import PluginOption, _bad_input, load_plugins_or_exit
+from pinnbench.cli.common import PluginOption, bad_input, load_plugins_or_exit
 
 ParamOption = Annotated[list[str] | None, typer.Option(
     "--param", metavar="KEY=VALUE", help="problem option (repeatable)")]
@@ -40,8 +40,8 @@ def problem_from_options(name: str, items: list[str] | None) -> Any:
     from pinnbench.run.suite import SuiteError, _Checker
 
     if name not in problems:
-        raise _bad_input(f"PROBLEM: unknown problem {name!r}{suggest(name, problems.names())}; "
-                         f"registered: {', '.join(problems.names())}")
+        raise bad_input(f"PROBLEM: unknown problem {name!r}{suggest(name, problems.names())}; "
+                        f"registered: {', '.join(problems.names())}")
     cls = problems.get(name)
     hints = typing.get_type_hints(cls)
     table: dict[str, Any] = {"type": name}
@@ -50,34 +50,34 @@ def problem_from_options(name: str, items: list[str] | None) -> Any:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise _bad_input(f"--param: expected KEY=VALUE, got {item!r}")
+            raise bad_input(f"--param: expected KEY=VALUE, got {item!r}")
         if key not in known:
-            raise _bad_input(f"--param {key}: {name} has no option {key!r}"
-                             f"{suggest(key, known)}; options: {', '.join(known) or 'none'}")
+            raise bad_input(f"--param {key}: {name} has no option {key!r}"
+                            f"{suggest(key, known)}; options: {', '.join(known) or 'none'}")
         table[key] = _typed(text, hints.get(key))
     checker = _Checker(Path("--param"))
     try:
         options = checker.component("problem", table, "")
         return cls(**{k: v for k, v in options.items() if k != "type"})
     except SuiteError as e:
-        raise _bad_input(str(e).replace("--param: ", "--param ", 1)) from None
+        raise bad_input(str(e).replace("--param: ", "--param ", 1)) from None
     except (TypeError, ValueError) as e:  # a rule across options, raised by the problem
-        raise _bad_input(f"--param: {' '.join(str(e).split())}") from None
+        raise bad_input(f"--param: {' '.join(str(e).split())}") from None
 
 
 def _points_at(path: Path, dim: int) -> np.ndarray:
     try:
         points = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise _bad_input(f"--at {path}: no such file") from None
+        raise bad_input(f"--at {path}: no such file") from None
     except (OSError, ValueError) as e:
-        raise _bad_input(f"--at {path}: not a .npy array file ({' '.join(str(e).split())})"
-                         ) from None
+        raise bad_input(f"--at {path}: not a .npy array file ({' '.join(str(e).split())})"
+                        ) from None
     if not isinstance(points, np.ndarray) or points.ndim != 2 or points.shape[1] != dim:
         shape = getattr(points, "shape", "an archive")
-        raise _bad_input(f"--at {path}: expected an (n, {dim}) array, got shape {shape}")
+        raise bad_input(f"--at {path}: expected an (n, {dim}) array, got shape {shape}")
     if not np.issubdtype(points.dtype, np.number) or not np.all(np.isfinite(points)):
-        raise _bad_input(f"--at {path}: expected finite numbers (found NaN, inf or non-numbers)")
+        raise bad_input(f"--at {path}: expected finite numbers (found NaN, inf or non-numbers)")
     return points
 
 
@@ -93,7 +93,7 @@ def reference(
     load_plugins_or_exit(plugin)
     prob = problem_from_options(problem, param)
     if out.is_dir():
-        raise _bad_input(f"--out {out}: is a folder; expected an .npz file name")
+        raise bad_input(f"--out {out}: is a folder; expected an .npz file name")
     axes = None
     if at is not None:
         points = _points_at(at, prob.dim)

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from pinnbench.cli import (
+from pinnbench.cli.common import (
     PluginOption,
-    _bad_input,
-    app,
+    bad_input,
     load_plugins_or_exit,
     out,
     with_missing_labels,
@@ -18,7 +17,6 @@ from pinnbench.cli import (
 from pinnbench.cli.plot import load_folder, split_by
 
 
-@app.command()
 def report(
     results: Annotated[Path, typer.Argument(help="results folder")],
     out_file: Annotated[Path, typer.Option("--out", help="HTML file to write")]
@@ -39,16 +37,16 @@ def report(
     from pinnbench.spec import MissingPlugin
 
     if out_file.suffix.lower() not in (".html", ".htm"):
-        raise _bad_input(f"--out {out_file}: expected an .html file")
+        raise bad_input(f"--out {out_file}: expected an .html file")
     if target is not None and not target > 0:
-        raise _bad_input(f"--target: expected a positive error, got {target:g}")
+        raise bad_input(f"--target: expected a positive error, got {target:g}")
     runs, history = load_folder(results, metric)
     columns = split_by(by, runs)
     runs = with_missing_labels(runs, columns)
     try:
         page = build_report(results, runs, history, metric, target, columns, title)
     except MissingPlugin as e:
-        raise _bad_input(str(e)) from None
+        raise bad_input(str(e)) from None
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(page)
     out.print(f"wrote {out_file} ({len(page) // 1024} KiB)")

@@ -7,13 +7,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pinnbench.cli import PluginOption, _bad_input, app, load_plugins_or_exit, out
+from pinnbench.cli.common import PluginOption, bad_input, load_plugins_or_exit, out
 from pinnbench.cli.reference import ParamOption, problem_from_options
 
 EXIT_FAILED = 1
 
 
-@app.command()
 def verify(
     problem: Annotated[str, typer.Argument(help="registered problem name")],
     param: ParamOption = None,
@@ -30,12 +29,12 @@ def verify(
 
     prob = problem_from_options(problem, param)
     if step is not None and not step > 0:
-        raise _bad_input(f"--step: expected a positive step, got {step:g}")
+        raise bad_input(f"--step: expected a positive step, got {step:g}")
     try:
         checks = verify_problem(prob, n=points, seed=seed, h=step)
     except Exception as e:
-        raise _bad_input(f"{problem}: evaluating its constraints on its reference failed: "
-                         f"{type(e).__name__}: {' '.join(str(e).split())}") from None
+        raise bad_input(f"{problem}: evaluating its constraints on its reference failed: "
+                        f"{type(e).__name__}: {' '.join(str(e).split())}") from None
     table = Table(title=f"{problem}: residuals of the reference, relative to the largest "
                         f"quantity each reads ({points} points per constraint, seed {seed})")
     for col in ("constraint", "region", "scale", "FD (h)", "FD (h/2)", "order", "autodiff",

@@ -76,6 +76,28 @@ START_METHODS = ("forkserver", "spawn")
 DONE_COLUMNS = ("rel_l2", "train_s", "steps")
 
 
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How runs are carried out, the same for every run of one :func:`run_suite` call: built
+    once by the command line and passed whole through :func:`run_suite`, :class:`Worker` and
+    the worker process down to :func:`execute`; each level reads the fields it acts on. Plain
+    values only, since it is pickled into every worker; the callbacks, which watch from this
+    process, stay arguments."""
+
+    isolate: bool = True
+    """Each run in a worker process of its own (:class:`Worker`); False trains in this
+    process, where a crash takes the suite down and no timeout can be enforced."""
+    jobs: int = 1
+    """Worker processes at once (with ``isolate``), each with its own device where there are
+    several GPUs (:func:`worker_env`)."""
+    timeout_s: float | None = None
+    """Seconds of wall time (start-up and compilation included) after which a worker is
+    killed and its run recorded as ``timeout``; None never. Needs ``isolate``."""
+    checkpoint: bool = False
+    """Save the training state at every evaluation and resume from it on the next attempt;
+    without it, an attempt always starts afresh."""
+
+
 @dataclasses.dataclass
 class SuiteOutcome:
     total: int
@@ -115,8 +137,8 @@ def is_oom(error: BaseException) -> bool:
 class _Recorder:
     """Inside a run: flushes the history at every evaluation, saves and loads checkpoints."""
 
-    def __init__(self, out_dir: Path, run_id: str, checkpoint: bool) -> None:
-        self.out_dir, self.run_id, self.enabled = out_dir, run_id, checkpoint
+    def __init__(self, out_dir: Path, run_id: str, options: RunOptions) -> None:
+        self.out_dir, self.run_id, self.enabled = out_dir, run_id, options.checkpoint
         self.history: list[dict[str, Any]] = []
 
     def progress(self, event: dict[str, Any]) -> None:
@@ -135,13 +157,15 @@ class _Recorder:
 
 
 def execute(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
-            checkpoint: bool = False) -> str:
-    """Train one run in this process and record it, whatever happens; returns its status."""
+            options: RunOptions = RunOptions()) -> str:
+    """Train one run in this process and record it, whatever happens; returns its status.
+    Of ``options`` only ``checkpoint`` applies here: the others are about worker processes."""
     from pinnbench import plugins
     from pinnbench.engine.train import Trainer
 
     emit = on_event or (lambda e: None)
-    rec = _Recorder(out_dir, spec.run_id, checkpoint)
+    checkpoint = options.checkpoint
+    rec = _Recorder(out_dir, spec.run_id, options)
     if not (checkpoint and checkpoint_path(out_dir, spec.run_id).is_file()):
         # A fresh start: a partial curve left by an earlier attempt is not this attempt's.
         (out_dir / "history" / f"{spec.run_id}.parquet").unlink(missing_ok=True)
@@ -229,7 +253,7 @@ def cache_every_program() -> None:
 
 
 def _worker(spec_json: str, out_dir: str, events: Any, suite: int, env: dict[str, str],
-            checkpoint: bool) -> None:
+            options: RunOptions) -> None:
     # Ctrl-C reaches the whole process group; the parent stops this worker and records it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(suite)
@@ -241,7 +265,7 @@ def _worker(spec_json: str, out_dir: str, events: Any, suite: int, env: dict[str
     if env.get(CPUS_ENV):
         # Before JAX starts: XLA sizes its CPU thread pools by the cores it may use.
         os.sched_setaffinity(0, {int(c) for c in env[CPUS_ENV].split(",")})
-    execute(RunSpec.from_json(spec_json), Path(out_dir), events.put, checkpoint)
+    execute(RunSpec.from_json(spec_json), Path(out_dir), events.put, options)
 
 
 # ---- devices ----------------------------------------------------------------------------------
@@ -313,17 +337,16 @@ class Worker:
     """One run in a worker process, watched from this one: ``poll`` forwards its events and
     returns its status once it has one; ``stop`` ends it from outside and records why."""
 
-    def __init__(self, spec: RunSpec, out_dir: Path, *, on_event: EventFn | None = None,
-                 timeout_s: float | None = None, checkpoint: bool = False,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(self, spec: RunSpec, out_dir: Path, options: RunOptions = RunOptions(), *,
+                 on_event: EventFn | None = None, env: dict[str, str] | None = None) -> None:
         self.spec, self.out_dir, self.on_event = spec, Path(out_dir), on_event
-        self.timeout_s, self.status = timeout_s, None
+        self.timeout_s, self.status = options.timeout_s, None
         self.steps = 0
         ctx = worker_context()
         self.events = ctx.Queue()
         self.proc = ctx.Process(target=_worker, daemon=True,
                                 args=(spec.to_json(), str(out_dir), self.events, os.getpid(),
-                                      {**os.environ, **(env or {})}, checkpoint))
+                                      {**os.environ, **(env or {})}, options))
         self.started = time.monotonic()
         self.proc.start()
 
@@ -390,11 +413,12 @@ class Worker:
 
 
 def execute_isolated(spec: RunSpec, out_dir: Path, on_event: EventFn | None = None,
-                     timeout_s: float | None = None, checkpoint: bool = False) -> str:
+                     options: RunOptions = RunOptions()) -> str:
     """Train one run in a worker process; a worker that dies is recorded as ``crashed``, one that
-    is still running after ``timeout_s`` seconds of wall time (start-up and compilation included)
-    is killed and recorded as ``timeout``; Ctrl-C records ``interrupted`` and is re-raised."""
-    worker = Worker(spec, out_dir, on_event=on_event, timeout_s=timeout_s, checkpoint=checkpoint)
+    is still running after ``options.timeout_s`` seconds of wall time (start-up and compilation
+    included) is killed and recorded as ``timeout``; Ctrl-C records ``interrupted`` and is
+    re-raised."""
+    worker = Worker(spec, out_dir, options, on_event=on_event)
     try:
         return worker.wait()
     except KeyboardInterrupt:
@@ -406,12 +430,14 @@ def execute_isolated(spec: RunSpec, out_dir: Path, on_event: EventFn | None = No
 
 
 # ---- a suite ----------------------------------------------------------------------------------
-def run_suite(specs: list[RunSpec], out_dir: Path, *, isolate: bool = True,
-              timeout_s: float | None = None, jobs: int = 1, checkpoint: bool = False,
+def run_suite(specs: list[RunSpec], out_dir: Path, options: RunOptions = RunOptions(), *,
               on_start: Callable[[RunSpec, int, int], None] | None = None,
               on_event: EventFn | None = None) -> SuiteOutcome:
-    """Run every spec not already finished in ``out_dir``, up to ``jobs`` at once."""
+    """Run every spec not already finished in ``out_dir``, up to ``options.jobs`` at once;
+    ``on_start(spec, started, to_do)`` before each run, ``on_event`` with each run's progress
+    and outcome (in this process, whichever process trains)."""
     out_dir = Path(out_dir)
+    isolate, jobs = options.isolate, options.jobs
     done = finished_ids(out_dir)
     todo = deque(s for s in specs if s.run_id not in done)
     total_todo = len(todo)
@@ -441,13 +467,13 @@ def run_suite(specs: list[RunSpec], out_dir: Path, *, isolate: bool = True,
                 started += 1
                 if not isolate:
                     try:
-                        count(execute(spec, out_dir, on_event, checkpoint))
+                        count(execute(spec, out_dir, on_event, options))
                     finally:
                         claim.release()
                     continue
                 slot = free_slots.pop(0)
-                worker = Worker(spec, out_dir, on_event=on_event, timeout_s=timeout_s,
-                                checkpoint=checkpoint, env=worker_env(slot, jobs, gpus))
+                worker = Worker(spec, out_dir, options, on_event=on_event,
+                                env=worker_env(slot, jobs, gpus))
                 active.append((worker, claim, slot))
             for entry in list(active):
                 worker, claim, slot = entry

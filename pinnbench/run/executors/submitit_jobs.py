@@ -18,6 +18,7 @@ import submitit
 
 from pinnbench.run.executors import ExecutorConfig, Submission
 from pinnbench.run.executors.claims import try_claim
+from pinnbench.run.runner import RunOptions, Worker
 from pinnbench.run.store import finished_ids, is_finished
 from pinnbench.spec import RunSpec
 
@@ -28,10 +29,10 @@ CLUSTERS = {"slurm": "slurm", "submitit_local": "local", "debug": "debug"}
 class RunJob(submitit.helpers.Checkpointable):
     """The callable a job runs: train one run into ``out_dir``; returns its status."""
 
-    def __init__(self, spec_json: str, out_dir: str, timeout_s: float | None = None,
-                 keep_checkpoints: bool = False, time_min: int | None = None) -> None:
+    def __init__(self, spec_json: str, out_dir: str, options: RunOptions,
+                 time_min: int | None = None) -> None:
         self.spec_json, self.out_dir = spec_json, out_dir
-        self.timeout_s, self.keep_checkpoints, self.time_min = timeout_s, keep_checkpoints, time_min
+        self.options, self.time_min = options, time_min
         self._worker: Any = None
         self._claim: Any = None
         self._started = time.time()
@@ -42,8 +43,6 @@ class RunJob(submitit.helpers.Checkpointable):
         return state
 
     def __call__(self) -> str:
-        from pinnbench.run.runner import Worker
-
         self._started = time.time()
         spec, out = RunSpec.from_json(self.spec_json), Path(self.out_dir)
         if is_finished(out, spec.run_id):
@@ -53,9 +52,7 @@ class RunJob(submitit.helpers.Checkpointable):
             return "skipped (claimed by another live process)"
         self._claim = claim
         try:
-            self._worker = Worker(spec, out, timeout_s=self.timeout_s,
-                                  checkpoint=self.keep_checkpoints,
-                                  on_event=lambda e: claim.refresh())
+            self._worker = Worker(spec, out, self.options, on_event=lambda e: claim.refresh())
             status = self._worker.wait()
             print(f"{spec.problem_label}/{spec.method_label} seed {spec.seed}: {status}",
                   flush=True)
@@ -70,10 +67,11 @@ class RunJob(submitit.helpers.Checkpointable):
         timed_out = (self.time_min is not None
                      and time.time() - self._started >= 0.8 * 60 * self.time_min)
         status = "timeout" if timed_out else "preempted"
-        requeue = self.keep_checkpoints or not timed_out
+        resumes = self.options.checkpoint
+        requeue = resumes or not timed_out
         why = (f"job {'reached its time limit' if timed_out else 'was preempted'} (SIGUSR2); "
-               + ("requeued" + (", resuming from the last checkpoint" if self.keep_checkpoints
-                                else "") if requeue else "not requeued (no checkpoints)"))
+               + ("requeued" + (", resuming from the last checkpoint" if resumes else "")
+                  if requeue else "not requeued (no checkpoints)"))
         if self._worker is not None:
             self._worker.stop(status, why)
         if self._claim is not None:
@@ -82,8 +80,7 @@ class RunJob(submitit.helpers.Checkpointable):
         if not requeue:
             return None
         return submitit.helpers.DelayedSubmission(
-            RunJob(self.spec_json, self.out_dir, self.timeout_s, self.keep_checkpoints,
-                   self.time_min))
+            RunJob(self.spec_json, self.out_dir, self.options, self.time_min))
 
 
 def _parameters(config: ExecutorConfig, resources: dict[str, Any], name: str) -> dict[str, Any]:
@@ -114,10 +111,12 @@ def submit_runs(config: ExecutorConfig, specs: list[RunSpec], out_dir: Path) -> 
         key = tuple(sorted(config.resources(spec.method_label).items()))
         groups.setdefault(key, []).append(spec)
     jobs: list[Any] = []
+    # One job, one run in one worker: of the options, only those a worker acts on.
+    options = RunOptions(timeout_s=config.timeout, checkpoint=config.checkpoint)
     for key, group in groups.items():
         executor = make_executor(config, folder, dict(key), f"pinnbench-{group[0].suite}")
         with executor.batch():
             for spec in group:
-                jobs.append(executor.submit(RunJob(spec.to_json(), str(out_dir), config.timeout,
-                                                   config.checkpoint, dict(key).get("time"))))
+                jobs.append(executor.submit(RunJob(spec.to_json(), str(out_dir), options,
+                                                   dict(key).get("time"))))
     return Submission(len(todo), len(specs) - len(todo), jobs, folder)
