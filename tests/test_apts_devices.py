@@ -36,7 +36,7 @@ SCRIPT = textwrap.dedent("""
         text = step.as_text()
         out[str(shard)] = {"loss": float(objective.loss(p)),
                            "collective": "all-reduce" in text or "all-gather" in text,
-                           "accepted": int(state["preconditioner_accepted"])}
+                           "accepted": int(state.preconditioner_accepted)}
     print(json.dumps(out))
 """)
 

@@ -29,7 +29,7 @@ def partitions(spec_factory, seed):
     carry = trainer.initial_state()
     objective = trainer.objective(carry.sampler["points"], carry.loss)
     # The key the first step partitions with (APTS.step splits the state's key).
-    key = jax.random.split(carry.optimizer["key"])[1]
+    key = jax.random.split(carry.optimizer.key)[1]
     return np.asarray(trainer.optimizer.partitions(objective, key)), carry.sampler["points"]
 
 
@@ -84,4 +84,4 @@ def test_two_steps_per_iteration_are_two_single_steps(make):
     assert float(objective.loss(p2)) < float(first)
     assert int(info2["work"]["grad"]) == grads >= 2
     if isinstance(one, LBFGS):
-        assert int(s2["iterations"]) == int(s1["iterations"]) == 2
+        assert int(s2.iterations) == int(s1.iterations) == 2

@@ -153,7 +153,7 @@ def test_block_jacobian_and_sparse_step_agree_with_dense_to_1e_10():
     Jd = np.asarray(J).reshape(J.shape[0], -1)
     mu = 1e-3 * np.max(np.sum(Jd**2, axis=0))
     delta = damped_step(jnp.asarray(Jd), residual(flat), mu, "cholesky", jnp.ones(Jd.shape[1]))
-    assert int(state["accepted"]) == 1
+    assert int(state.accepted) == 1
     np.testing.assert_allclose(ball_major(new), flat + delta.reshape(flat.shape), atol=1e-10)
     assert 0 < int(info["cg_iterations"]) < Jd.shape[1]
     for k in ("centres", "log_radii", "log_weights"):  # no ascent: the balls stay
@@ -163,7 +163,7 @@ def test_block_jacobian_and_sparse_step_agree_with_dense_to_1e_10():
     direct = SparseLM(solver="cholesky")
     new, state, info = jax.jit(lambda p, s: direct.step(s, jnp.asarray(0), objective, p))(
         params, direct.init(params))
-    assert int(state["accepted"]) == 1 and int(info["cg_iterations"]) == 0
+    assert int(state.accepted) == 1 and int(info["cg_iterations"]) == 0
     np.testing.assert_allclose(ball_major(new), flat + delta.reshape(flat.shape), atol=1e-10)
 
 

@@ -1,10 +1,12 @@
 """The training engine on small Helmholtz runs: accuracy, budgets, divergence, bookkeeping."""
 
+import pickle
+
 import jax
 import numpy as np
 import pytest
 
-from pinnbench.engine.train import Trainer, train
+from pinnbench.engine.train import Trainer, leaf_paths, train
 
 EASY = {"type": "helmholtz2d", "a1": 1, "a2": 1}
 
@@ -136,3 +138,52 @@ def test_history_counts_the_work_each_method_did(spec_factory):
     assert lm["work.jacobian"] == 10 and lm["work.loss"] == 10
     tr = train(spec_factory(optimizer={"type": "newton_cg"}, steps=10, eval_every=10)).row
     assert tr["work.grad"] == 10 and tr["work.hvp"] == tr["opt_hvps"] >= 10
+
+
+class MemoryCheckpoint:
+    """A checkpoint kept in memory, pickled as the run store pickles it."""
+
+    def __init__(self, blob: bytes | None = None) -> None:
+        self.blob = blob
+
+    def load(self):
+        return None if self.blob is None else pickle.loads(self.blob)
+
+    def save(self, state) -> None:
+        self.blob = pickle.dumps(state)
+
+
+@pytest.mark.parametrize("optimizer", [{"type": "lbfgs"}, {"type": "apts", "subdomains": 2}])
+def test_optimizer_state_resumes_from_a_checkpoint_exactly(spec_factory, optimizer):
+    def spec(steps):
+        return spec_factory(problem={"type": "poisson1d"}, optimizer=optimizer, steps=steps,
+                            eval_every=3, model={"type": "mlp", "width": 4, "depth": 1},
+                            sampler={"type": "uniform", "n_interior": 32, "n_boundary": 2})
+
+    straight = Trainer(spec(6)).run()
+    saved = MemoryCheckpoint()
+    Trainer(spec(3)).run(checkpoint=saved)
+    assert saved.load()["step"] == 3
+    resumed = Trainer(spec(6)).run(checkpoint=MemoryCheckpoint(saved.blob))
+    assert [h["step"] for h in resumed.history] == [0, 3, 6]
+    assert resumed.row["loss"] == straight.row["loss"]
+    for key in (k for k in straight.row if k.startswith("opt_")):
+        assert resumed.row[key] == straight.row[key], key
+    for a, b in zip(jax.tree.leaves(straight.params), jax.tree.leaves(resumed.params),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_of_another_state_layout_is_refused(spec_factory):
+    spec = spec_factory(optimizer={"type": "lm"}, steps=2, eval_every=1)
+    trainer = Trainer(spec)
+    paths = leaf_paths(trainer.initial_state())
+    assert ".optimizer.mu" in paths and ".optimizer.last_loss" in paths
+    # The same leaves with two fields in another order: positions alone would swap their values.
+    swapped = list(paths)
+    i, j = swapped.index(".optimizer.mu"), swapped.index(".optimizer.nu")
+    swapped[i], swapped[j] = swapped[j], swapped[i]
+    for layout in ({"layout": swapped}, {}):
+        stale = {"step": 1, "clock": {}, "history": [], "work": {}, "carry": [], **layout}
+        with pytest.raises(ValueError, match="does not match this run's training state"):
+            Trainer(spec).run(checkpoint=MemoryCheckpoint(pickle.dumps(stale)))

@@ -84,12 +84,12 @@ def test_sparse_direct_step_equals_the_dense_step_to_1e_10(band):
     delta = damped_step(jnp.asarray(Jd), r, mu, "cholesky", jnp.ones(Jd.shape[1]))
     opt = SparseLM(solver="sparse_cholesky", band=band, cg_tol=1e-13, cg_maxiter=500)
     new, state, info = one_step(opt, objective, params)
-    assert int(state["accepted"]) == 1
+    assert int(state.accepted) == 1
     np.testing.assert_allclose(flat_experts(new), flat + delta.reshape(flat.shape), atol=1e-10)
     if band == 0:  # the whole matrix is in the band: the factorisation is the solve
-        assert int(state["outside_band"]) == 0 and int(info["cg_iterations"]) == 1
+        assert int(state.outside_band) == 0 and int(info["cg_iterations"]) == 1
     else:  # 9 balls in 2D reach beyond 3 neighbours: CG on the band factor finishes the step
-        assert int(state["outside_band"]) > 0 and int(info["cg_iterations"]) > 1
+        assert int(state.outside_band) > 0 and int(info["cg_iterations"]) > 1
 
 
 def test_balls_on_a_line_are_banded_in_the_fiedler_order():
@@ -110,7 +110,7 @@ def test_balls_on_a_line_are_banded_in_the_fiedler_order():
     delta = damped_step(jnp.asarray(Jd), r, mu, "cholesky", jnp.ones(Jd.shape[1]))
     opt = SparseLM(solver="sparse_cholesky", band=bandwidth)
     new, state, info = one_step(opt, objective, params)
-    assert int(state["outside_band"]) == 0 and int(info["cg_iterations"]) == 1
+    assert int(state.outside_band) == 0 and int(info["cg_iterations"]) == 1
     np.testing.assert_allclose(flat_experts(new), flat + delta.reshape(flat.shape), atol=1e-10)
     # The band holds (bandwidth + 1) of the M blocks per block row of J^T J.
     band = band_matrix(b.J, b.rows, b.r.shape[0], jnp.asarray(order), bandwidth)

@@ -81,6 +81,13 @@ def _in_run_precision(method: Callable) -> Callable:
     return scoped
 
 
+def leaf_paths(tree: Any) -> list[str]:
+    """The path of every leaf of ``tree``, in leaf order (``.optimizer.radius``,
+    ``.sampler['points']['interior']``): what a checkpoint's list of leaves stands for, whatever
+    pytrees the states are (NamedTuples, dicts, a plugin's own)."""
+    return [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(tree)[0]]
+
+
 def _all_finite(tree: Any) -> jax.Array:
     return jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
@@ -213,7 +220,9 @@ class Trainer:
     def run(self, on_progress: ProgressFn | None = None, checkpoint: Any = None) -> RunResult:
         """Train until the budget ends. ``checkpoint`` (optional) has ``load() -> dict | None``
         and ``save(dict)``: the state is saved at every evaluation and a run that finds one
-        resumes from it, computing exactly what the uninterrupted run would have."""
+        resumes from it, computing exactly what the uninterrupted run would have. The state is
+        saved as its list of leaves with their paths (:func:`leaf_paths`) and read back into
+        the structure of a fresh initial state; a checkpoint whose paths differ is refused."""
         budget = self.spec.budget
         max_steps = budget.get("steps")
         max_time = budget.get("time_s")
@@ -222,8 +231,16 @@ class Trainer:
         carry = self.initial_state()
         history: list[dict[str, Any]] = []
         work: dict[str, int] = {}  # cumulative work counts of the optimizer (see optim/base.py)
+        layout = leaf_paths(carry)
         saved = checkpoint.load() if checkpoint is not None else None
         if saved is not None:  # resume: the fresh state gives the structure and dtypes
+            if saved.get("layout") != layout:
+                # Leaves are matched to the state by position: a state whose fields were
+                # reordered or renamed (another pinnbench or plugin version) would take another
+                # field's values without any error.
+                raise ValueError("the checkpoint does not match this run's training state "
+                                 "(written by another version of pinnbench or of a plugin); "
+                                 "the run starts afresh when it is tried again")
             like = jax.tree.leaves(carry)
             carry = jax.tree.unflatten(jax.tree.structure(carry), [
                 jnp.asarray(v, dtype=x.dtype) for v, x in zip(saved["carry"], like, strict=True)])
@@ -288,7 +305,7 @@ class Trainer:
             record(step)
             if checkpoint is not None:
                 checkpoint.save({"step": step, "clock": dataclasses.asdict(self.clock),
-                                 "history": history, "work": work,
+                                 "history": history, "work": work, "layout": layout,
                                  "carry": [np.asarray(x) for x in
                                            jax.tree.leaves(jax.device_get(carry))]})
             if bool(done):

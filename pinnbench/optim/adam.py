@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
+import jax
 import optax
 
 from pinnbench.objective import Objective
@@ -12,6 +13,12 @@ from pinnbench.optim.base import optax_step, repeated
 from pinnbench.registry import optimizers, option, positive
 
 SCHEDULES = ("constant", "exponential", "cosine")
+
+
+class AdamState(NamedTuple):
+    """Adam's state: optax's, under a name of its own."""
+
+    opt: optax.OptState  # optax.adam's: the moments and the step count the schedule reads
 
 
 @optimizers.register("adam")
@@ -44,13 +51,18 @@ class Adam:
     def transform(self) -> optax.GradientTransformation:
         return optax.adam(self.learning_rate(), b1=self.b1, b2=self.b2)
 
-    def init(self, params: Any) -> Any:
-        return self.transform().init(params)
+    def init(self, params: Any) -> AdamState:
+        return AdamState(self.transform().init(params))
 
-    def step(self, state, step, objective: Objective, params):
+    def step(self, state: AdamState, step: jax.Array, objective: Objective,
+             params: Any) -> tuple[Any, AdamState, dict[str, Any]]:
         transform = self.transform()
-        return repeated(lambda s, p: optax_step(transform, s, objective, p),
-                        self.steps_per_iteration, state, params)
 
-    def summary(self, state: Any) -> dict[str, Any]:
+        def one(s: AdamState, p: Any) -> tuple[Any, AdamState, dict[str, Any]]:
+            p, opt, info = optax_step(transform, s.opt, objective, p)
+            return p, s._replace(opt=opt), info
+
+        return repeated(one, self.steps_per_iteration, state, params)
+
+    def summary(self, state: AdamState) -> dict[str, Any]:
         return {}

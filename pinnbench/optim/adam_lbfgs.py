@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 
 from pinnbench.objective import Objective
-from pinnbench.optim.adam import Adam
-from pinnbench.optim.lbfgs import LBFGS
+from pinnbench.optim.adam import Adam, AdamState
+from pinnbench.optim.lbfgs import LBFGS, LBFGSState
 from pinnbench.registry import optimizers, positive
+
+
+class AdamLBFGSState(NamedTuple):
+    """Both phases' states, each carried through the whole run (``lax.cond`` picks the phase
+    inside the compiled step, so both branches need their state at every step)."""
+
+    adam: AdamState  # left as it is once L-BFGS runs
+    lbfgs: LBFGSState  # fresh until Adam's steps are over
 
 
 @optimizers.register("adam_lbfgs")
@@ -28,24 +36,25 @@ class AdamLBFGS:
         return Adam(lr=self.lr), LBFGS(memory=self.memory,
                                        max_linesearch_steps=self.max_linesearch_steps)
 
-    def init(self, params: Any) -> tuple[Any, Any]:
+    def init(self, params: Any) -> AdamLBFGSState:
         adam, lbfgs = self.phases
-        return adam.init(params), lbfgs.init(params)
+        return AdamLBFGSState(adam.init(params), lbfgs.init(params))
 
-    def step(self, state, step, objective: Objective, params):
+    def step(self, state: AdamLBFGSState, step: jax.Array, objective: Objective,
+             params: Any) -> tuple[Any, AdamLBFGSState, dict[str, Any]]:
         adam, lbfgs = self.phases
 
         def first(operand):
-            params, (s_adam, s_lbfgs) = operand
-            params, s_adam, info = adam.step(s_adam, step, objective, params)
-            return params, (s_adam, s_lbfgs), info
+            params, state = operand
+            params, s_adam, info = adam.step(state.adam, step, objective, params)
+            return params, state._replace(adam=s_adam), info
 
         def second(operand):
-            params, (s_adam, s_lbfgs) = operand
-            params, s_lbfgs, info = lbfgs.step(s_lbfgs, step, objective, params)
-            return params, (s_adam, s_lbfgs), info
+            params, state = operand
+            params, s_lbfgs, info = lbfgs.step(state.lbfgs, step, objective, params)
+            return params, state._replace(lbfgs=s_lbfgs), info
 
         return jax.lax.cond(step < self.adam_steps, first, second, (params, state))
 
-    def summary(self, state: Any) -> dict[str, Any]:
-        return self.phases[1].summary(state[1])
+    def summary(self, state: AdamLBFGSState) -> dict[str, Any]:
+        return self.phases[1].summary(state.lbfgs)

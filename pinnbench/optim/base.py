@@ -8,12 +8,17 @@ evaluated, so that methods can be compared per unit of work as well as per step 
 The names used: "grad" (loss + gradient evaluations), "loss" (loss-only evaluations), "jacobian"
 (full residual Jacobians), "hvp" (Hessian- or Gauss-Newton-vector products). The engine sums them
 into the history.
+
+States: each built-in optimizer keeps its state in a ``typing.NamedTuple`` of arrays (a pytree
+with named, typed fields, as optax's states are), updated with ``state._replace(...)``. The
+protocol asks only for a pytree, so a plugin's state may be anything JAX can carry; the engine
+reads nothing inside it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -30,16 +35,29 @@ def optax_step(transform: optax.GradientTransformation, state: Any, objective: A
     return optax.apply_updates(params, updates), state, info
 
 
-def unless_done(iterate: Callable[[tuple], tuple], operand: tuple, state: dict[str, Any],
+class Stopping(Protocol):
+    """A state that can stop the method by itself: what :func:`unless_done` reads."""
+
+    @property
+    def done(self) -> jax.Array:
+        """bool: the method has stopped; later steps leave the parameters unchanged."""
+
+    @property
+    def last_loss(self) -> jax.Array:
+        """The loss of the last step, reported by the steps after the method stopped."""
+
+
+def unless_done(iterate: Callable[[tuple], tuple], operand: tuple, state: Stopping,
                 *held: Any) -> tuple[tuple, jax.Array]:
-    """``iterate(operand)`` while the method runs; once ``state["done"]``, the operand as it is
+    """``iterate(operand)`` while the method runs; once ``state.done``, the operand as it is
     (parameters unchanged, so the engine can end the run after the chunk) followed by the
-    state's ``last_loss`` and ``held`` in place of iterate's extra outputs. Returns the outputs
-    and ``ran`` (int32: 1 when the method stepped, for the work counts)."""
-    done = state["done"]
+    state's ``last_loss`` and ``held`` in place of iterate's extra outputs. ``operand[1]`` is
+    the state (any :class:`Stopping`); iterate must return a state of the same type. Returns
+    the outputs and ``ran`` (int32: 1 when the method stepped, for the work counts)."""
+    done = state.done
 
     def hold(op: tuple) -> tuple:
-        return (*op, op[1]["last_loss"], *held)
+        return (*op, op[1].last_loss, *held)
 
     return jax.lax.cond(done, hold, iterate, operand), (~done).astype(jnp.int32)
 

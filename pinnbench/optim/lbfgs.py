@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -14,6 +14,18 @@ from pinnbench.optim.base import repeated, unless_done, work
 from pinnbench.registry import non_negative, optimizers, positive
 
 STOP_REASONS = ("budget", "gtol", "ftol", "linesearch_failed")
+
+
+class LBFGSState(NamedTuple):
+    """L-BFGS's state: optax's, and the record of the run."""
+
+    opt: optax.OptState  # optax.lbfgs's: curvature pairs, line-search state
+    done: jax.Array  # bool: stopped by itself; later steps leave the parameters unchanged
+    reason: jax.Array  # int32: index into STOP_REASONS (0 while running)
+    iterations: jax.Array  # int32: iterations whose step was taken
+    evaluations: jax.Array  # int32: loss + gradient evaluations, line searches included
+    last_loss: jax.Array  # loss at the start of the last iteration (inf before the first)
+    restarts: jax.Array  # int32: memory cleared after a failed line search on new points
 
 
 @optimizers.register("lbfgs")
@@ -44,22 +56,24 @@ class LBFGS:
         search = optax.scale_by_zoom_linesearch(self.max_linesearch_steps)
         return optax.lbfgs(memory_size=self.memory, linesearch=search)
 
-    def init(self, params: Any) -> dict[str, Any]:
-        return {
-            "opt": self.transform().init(params),
-            "done": jnp.asarray(False),
-            "reason": jnp.asarray(0, jnp.int32),
-            "iterations": jnp.asarray(0, jnp.int32),
-            "evaluations": jnp.asarray(0, jnp.int32),
-            "last_loss": jnp.asarray(jnp.inf, jax.tree.leaves(params)[0].dtype),
-            "restarts": jnp.asarray(0, jnp.int32),
-        }
+    def init(self, params: Any) -> LBFGSState:
+        return LBFGSState(
+            opt=self.transform().init(params),
+            done=jnp.asarray(False),
+            reason=jnp.asarray(0, jnp.int32),
+            iterations=jnp.asarray(0, jnp.int32),
+            evaluations=jnp.asarray(0, jnp.int32),
+            last_loss=jnp.asarray(jnp.inf, jax.tree.leaves(params)[0].dtype),
+            restarts=jnp.asarray(0, jnp.int32),
+        )
 
-    def step(self, state, step, objective: Objective, params):
+    def step(self, state: LBFGSState, step: jax.Array, objective: Objective,
+             params: Any) -> tuple[Any, LBFGSState, dict[str, Any]]:
         return repeated(lambda s, p: self.iteration(s, objective, p), self.steps_per_iteration,
                         state, params)
 
-    def iteration(self, state, objective: Objective, params):
+    def iteration(self, state: LBFGSState, objective: Objective,
+                  params: Any) -> tuple[Any, LBFGSState, dict[str, Any]]:
         """One quasi-Newton iteration: (params, state, info)."""
         opt = self.transform()
 
@@ -67,12 +81,12 @@ class LBFGS:
             params, state = operand
             if objective.fixed_points:
                 value, grad = optax.value_and_grad_from_state(objective.loss)(
-                    params, state=state["opt"])
-                fresh = state["iterations"] == 0
+                    params, state=state.opt)
+                fresh = state.iterations == 0
             else:
                 value, grad = jax.value_and_grad(objective.loss)(params)
                 fresh = jnp.asarray(True)
-            updates, opt_state = opt.update(grad, state["opt"], params, value=value, grad=grad,
+            updates, opt_state = opt.update(grad, state.opt, params, value=value, grad=grad,
                                             value_fn=objective.loss)
             info = optax.tree_utils.tree_get(opt_state, "info")
             converged = optax.tree_utils.tree_norm(grad) <= self.gtol
@@ -80,34 +94,34 @@ class LBFGS:
             restart = ls_failed & (not objective.fixed_points)
             opt_state = jax.lax.cond(restart, lambda s: opt.init(params), lambda s: s, opt_state)
             ls_failed = ls_failed & ~restart
-            prev = state["last_loss"]
+            prev = state.last_loss
             stalled = jnp.abs(prev - value) <= self.ftol * jnp.maximum(jnp.abs(value), 1.0)
             reason = jnp.select([converged, ls_failed, stalled & (self.ftol > 0)],
                                 [1, 3, 2], 0).astype(jnp.int32)
             take = ~(converged | ls_failed | restart)
             new_params = jax.tree.map(lambda p, u: jnp.where(take, p + u, p), params, updates)
-            new_state = {
-                "opt": opt_state,
-                "done": reason > 0,
-                "reason": reason,
-                "iterations": state["iterations"] + take.astype(jnp.int32),
-                "evaluations": state["evaluations"]
+            new_state = state._replace(
+                opt=opt_state,
+                done=reason > 0,
+                reason=reason,
+                iterations=state.iterations + take.astype(jnp.int32),
+                evaluations=state.evaluations
                 + (info.num_linesearch_steps + fresh).astype(jnp.int32),
-                "last_loss": value,
-                "restarts": state["restarts"] + restart.astype(jnp.int32),
-            }
+                last_loss=value,
+                restarts=state.restarts + restart.astype(jnp.int32),
+            )
             return new_params, new_state, value
 
-        evaluations = state["evaluations"]
+        evaluations = state.evaluations
         (params, state, loss), _ = unless_done(iterate, (params, state), state)
-        info = {"loss": loss, "done": state["done"],
-                "work": work(grad=state["evaluations"] - evaluations)}
+        info = {"loss": loss, "done": state.done,
+                "work": work(grad=state.evaluations - evaluations)}
         return params, state, info
 
-    def summary(self, state: dict[str, Any]) -> dict[str, Any]:
+    def summary(self, state: LBFGSState) -> dict[str, Any]:
         return {
-            "stop_reason": STOP_REASONS[int(state["reason"])],
-            "iterations": int(state["iterations"]),
-            "evaluations": int(state["evaluations"]),
-            "restarts": int(state["restarts"]),
+            "stop_reason": STOP_REASONS[int(state.reason)],
+            "iterations": int(state.iterations),
+            "evaluations": int(state.evaluations),
+            "restarts": int(state.restarts),
         }

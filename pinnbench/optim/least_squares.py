@@ -39,6 +39,24 @@ PRECONDITIONERS = ("block_jacobi", "schwarz", "none")
 SOLVER_CODES = {"dense": 0, "cg": 1, "lsqr": 2}
 
 
+class LstsqState(NamedTuple):
+    """The least-squares solver's state: facts about the last solve, for the summary."""
+
+    done: jax.Array  # bool: solved (linear), or Gauss-Newton stopped; parameters stay as they are
+    rows: jax.Array  # int32: rows of M (residuals)
+    cols: jax.Array  # int32: columns of M (output weights)
+    nnz: jax.Array  # int32: nonzeros of M
+    cond: jax.Array  # condition estimate of the last solve (see LinearLeastSquares; nan before)
+    iterations: jax.Array  # int32: Krylov iterations of the last solve (0 for dense)
+    total_iterations: jax.Array  # int32: Krylov iterations of all solves
+    solves: jax.Array  # int32: systems solved
+    solver: jax.Array  # int32: SOLVER_CODES of the last solve (-1 before)
+    rank: jax.Array  # int32: dense: numerical rank of M (else -1)
+    patch: jax.Array  # int32: schwarz: most subdomains in one patch (else -1)
+    patch_cut: jax.Array  # int32: schwarz: patches that left neighbours out (else -1)
+    last_loss: jax.Array  # loss after the last step (inf before the first)
+
+
 class BlockRows(NamedTuple):
     """Rows of a block-sparse matrix: row i has blocks vals[i, p] at block column ids[i, p]."""
 
@@ -424,16 +442,16 @@ class LinearLeastSquares:
                     "(set gauss_newton = true for Gauss-Newton iterations)")
         return None
 
-    def init(self, params: Any) -> dict[str, Any]:
+    def init(self, params: Any) -> LstsqState:
         dtype = params["out"].dtype
         nan = jnp.asarray(jnp.nan, dtype)
-        return {"done": jnp.asarray(False), "rows": jnp.asarray(0, jnp.int32),
-                "cols": jnp.asarray(0, jnp.int32), "nnz": jnp.asarray(0, jnp.int32),
-                "cond": nan, "iterations": jnp.asarray(0, jnp.int32),
-                "total_iterations": jnp.asarray(0, jnp.int32), "solves": jnp.asarray(0, jnp.int32),
-                "solver": jnp.asarray(-1, jnp.int32), "rank": jnp.asarray(-1, jnp.int32),
-                "patch": jnp.asarray(-1, jnp.int32), "patch_cut": jnp.asarray(-1, jnp.int32),
-                "last_loss": jnp.asarray(jnp.inf, dtype)}
+        return LstsqState(
+            done=jnp.asarray(False), rows=jnp.asarray(0, jnp.int32),
+            cols=jnp.asarray(0, jnp.int32), nnz=jnp.asarray(0, jnp.int32), cond=nan,
+            iterations=jnp.asarray(0, jnp.int32), total_iterations=jnp.asarray(0, jnp.int32),
+            solves=jnp.asarray(0, jnp.int32), solver=jnp.asarray(-1, jnp.int32),
+            rank=jnp.asarray(-1, jnp.int32), patch=jnp.asarray(-1, jnp.int32),
+            patch_cut=jnp.asarray(-1, jnp.int32), last_loss=jnp.asarray(jnp.inf, dtype))
 
     def _choice(self, cols: int) -> str:
         if self.solver != "auto":
@@ -481,7 +499,8 @@ class LinearLeastSquares:
         facts.update(iterations=out.iterations, rank=jnp.asarray(-1, jnp.int32), cond=out.cond)
         return jnp.einsum("jab,jb->ja", t, out.x), facts
 
-    def step(self, state, step, objective: Objective, params):
+    def step(self, state: LstsqState, step: jax.Array, objective: Objective,
+             params: Any) -> tuple[Any, LstsqState, dict[str, Any]]:
         linear = has(objective.problem, LINEAR)
         out = params["out"]
 
@@ -514,26 +533,29 @@ class LinearLeastSquares:
                 new_loss = jnp.where(accept, new_loss, loss)
                 finished = ~accept | (loss - new_loss <= self.gn_tol * loss)
             rows, cols = op.shape
-            new_state = {**state, **facts, "done": finished,
-                         "rows": jnp.asarray(rows, jnp.int32),
-                         "cols": jnp.asarray(cols, jnp.int32),
-                         "nnz": op.nnz().astype(jnp.int32),
-                         "cond": facts["cond"].astype(out.dtype),
-                         "total_iterations": state["total_iterations"] + facts["iterations"],
-                         "solves": state["solves"] + 1,
-                         "last_loss": new_loss.astype(out.dtype)}
+            # The facts name the fields they set (solver, iterations, rank, cond and, for
+            # schwarz, patch and patch_cut); the others keep their values.
+            new_state = state._replace(**{
+                **facts, "done": finished,
+                "rows": jnp.asarray(rows, jnp.int32),
+                "cols": jnp.asarray(cols, jnp.int32),
+                "nnz": op.nnz().astype(jnp.int32),
+                "cond": facts["cond"].astype(out.dtype),
+                "total_iterations": state.total_iterations + facts["iterations"],
+                "solves": state.solves + 1,
+                "last_loss": new_loss.astype(out.dtype)})
             return new, new_state, loss
 
         (out, state, loss), ran = unless_done(iterate, (out, state), state)
-        info = {"loss": loss, "done": state["done"],
-                "work": work(jacobian=ran, hvp=ran * state["iterations"])}
+        info = {"loss": loss, "done": state.done,
+                "work": work(jacobian=ran, hvp=ran * state.iterations)}
         return with_out(out), state, info
 
-    def summary(self, state: dict[str, Any]) -> dict[str, Any]:
+    def summary(self, state: LstsqState) -> dict[str, Any]:
         names = {v: k for k, v in SOLVER_CODES.items()}
-        return {"solver": names.get(int(state["solver"]), "none"),
-                "rows": int(state["rows"]), "cols": int(state["cols"]), "nnz": int(state["nnz"]),
-                "cond": float(state["cond"]), "iterations": int(state["iterations"]),
-                "total_iterations": int(state["total_iterations"]),
-                "solves": int(state["solves"]), "rank": int(state["rank"]),
-                "patch": int(state["patch"]), "patch_cut": int(state["patch_cut"])}
+        return {"solver": names.get(int(state.solver), "none"),
+                "rows": int(state.rows), "cols": int(state.cols), "nnz": int(state.nnz),
+                "cond": float(state.cond), "iterations": int(state.iterations),
+                "total_iterations": int(state.total_iterations),
+                "solves": int(state.solves), "rank": int(state.rank),
+                "patch": int(state.patch), "patch_cut": int(state.patch_cut)}

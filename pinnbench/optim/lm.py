@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +17,40 @@ JACOBIAN_MODES = ("pointwise", "forward", "reverse")
 SOLVERS = ("cholesky", "qr", "dual")
 SCALINGS = ("identity", "marquardt")
 STOP_REASONS = ("budget", "gtol", "max_damping")
+
+
+class LMState(NamedTuple):
+    """Levenberg-Marquardt's state: the damping and the record of the run."""
+
+    mu: jax.Array  # damping; negative until the first step sets it from J^T J
+    # Marquardt scaling: running max of the column norms of J (More, 1978); ones with identity
+    # scaling.
+    scale: jax.Array  # (P,)
+    nu: jax.Array  # Nielsen's growth factor of mu after a rejected step
+    accepted: jax.Array  # int32: trial steps taken
+    rejected: jax.Array  # int32: trial steps refused
+    reason: jax.Array  # int32: index into STOP_REASONS (0 while running)
+    done: jax.Array  # bool: stopped by itself; later steps leave the parameters unchanged
+    last_loss: jax.Array  # loss after the last trial step, or before it if refused (inf at first)
+
+
+class Damped(Protocol):
+    """A state with Nielsen's damping and LM's counts, what :func:`lm_decision` reads; it sets
+    those fields and ``mu``, ``reason``, ``done`` and ``last_loss`` through ``_replace``."""
+
+    @property
+    def nu(self) -> jax.Array: ...
+
+    @property
+    def accepted(self) -> jax.Array: ...
+
+    @property
+    def rejected(self) -> jax.Array: ...
+
+    def _replace(self: D, **changes: Any) -> D: ...
+
+
+D = TypeVar("D", bound=Damped)
 
 
 def residual_and_jacobian(objective: Objective, flat: jax.Array, unravel, mode: str):
@@ -65,25 +99,25 @@ def nielsen_update(mu: jax.Array, nu: jax.Array, loss: jax.Array, new_loss: jax.
     return accept, new_mu, new_nu
 
 
-def lm_decision(state: dict[str, Any], mu: jax.Array, loss: jax.Array, new_loss: jax.Array,
+def lm_decision(state: D, mu: jax.Array, loss: jax.Array, new_loss: jax.Array,
                 predicted: jax.Array, grad: jax.Array, gtol: float,
-                max_damping: float) -> tuple[jax.Array, dict[str, jax.Array]]:
+                max_damping: float) -> tuple[jax.Array, D]:
     """One trial step's verdict, shared by the dense and the block-sparse LM: whether to take it
-    (accepted and not yet converged) and the state entries it sets (damping, counts, stop
-    reason, ``done``, the loss after the step)."""
-    accept, new_mu, new_nu = nielsen_update(mu, state["nu"], loss, new_loss, predicted)
+    (accepted and not yet converged) and the state with the fields it sets (damping, counts,
+    stop reason, ``done``, the loss after the step); the caller sets the others."""
+    accept, new_mu, new_nu = nielsen_update(mu, state.nu, loss, new_loss, predicted)
     converged = jnp.max(jnp.abs(grad)) <= gtol
     reason = jnp.select([converged, new_mu > max_damping], [1, 2], 0)
-    entries = {
-        "mu": new_mu.astype(mu.dtype),
-        "nu": new_nu.astype(mu.dtype),
-        "accepted": state["accepted"] + accept.astype(jnp.int32),
-        "rejected": state["rejected"] + (~accept).astype(jnp.int32),
-        "reason": reason.astype(jnp.int32),
-        "done": reason > 0,
-        "last_loss": jnp.where(accept, new_loss, loss).astype(loss.dtype),
-    }
-    return accept & ~converged, entries
+    state = state._replace(
+        mu=new_mu.astype(mu.dtype),
+        nu=new_nu.astype(mu.dtype),
+        accepted=state.accepted + accept.astype(jnp.int32),
+        rejected=state.rejected + (~accept).astype(jnp.int32),
+        reason=reason.astype(jnp.int32),
+        done=reason > 0,
+        last_loss=jnp.where(accept, new_loss, loss).astype(loss.dtype),
+    )
+    return accept & ~converged, state
 
 
 @optimizers.register("lm")
@@ -110,21 +144,21 @@ class LevenbergMarquardt:
     gtol: float = non_negative("stop when ||J^T r||_inf is at most this", 0.0)
     max_damping: float = positive("stop when the damping exceeds this", 1e16)
 
-    def init(self, params: Any) -> dict[str, Any]:
+    def init(self, params: Any) -> LMState:
         dtype = jax.tree.leaves(params)[0].dtype
-        return {
-            "mu": jnp.asarray(-1.0, dtype),  # set from J^T J at the first step
-            # Marquardt scaling: running max of the column norms of J (More, 1978).
-            "scale": jnp.zeros(ravel_pytree(params)[0].shape, dtype),
-            "nu": jnp.asarray(2.0, dtype),
-            "accepted": jnp.asarray(0, jnp.int32),
-            "rejected": jnp.asarray(0, jnp.int32),
-            "reason": jnp.asarray(0, jnp.int32),
-            "done": jnp.asarray(False),
-            "last_loss": jnp.asarray(jnp.inf, dtype),
-        }
+        return LMState(
+            mu=jnp.asarray(-1.0, dtype),
+            scale=jnp.zeros(ravel_pytree(params)[0].shape, dtype),
+            nu=jnp.asarray(2.0, dtype),
+            accepted=jnp.asarray(0, jnp.int32),
+            rejected=jnp.asarray(0, jnp.int32),
+            reason=jnp.asarray(0, jnp.int32),
+            done=jnp.asarray(False),
+            last_loss=jnp.asarray(jnp.inf, dtype),
+        )
 
-    def step(self, state, step, objective: Objective, params):
+    def step(self, state: LMState, step: jax.Array, objective: Objective,
+             params: Any) -> tuple[Any, LMState, dict[str, Any]]:
         flat, unravel = ravel_pytree(params)
 
         def residual(x):
@@ -137,30 +171,29 @@ class LevenbergMarquardt:
             loss = r @ r
             columns = jnp.sum(J * J, axis=0)
             if self.scaling == "marquardt":
-                scale = jnp.maximum(state["scale"], jnp.sqrt(columns))
+                scale = jnp.maximum(state.scale, jnp.sqrt(columns))
                 first = self.tau
             else:
                 scale = jnp.ones_like(columns)
                 first = self.tau * jnp.max(columns)
-            mu = jnp.where(state["mu"] < 0, first, state["mu"])
+            mu = jnp.where(state.mu < 0, first, state.mu)
             delta = damped_step(J, r, mu, self.solver, scale)
             r_new = residual(flat + delta)
             Jd = J @ delta
             predicted = -(2 * g @ delta + Jd @ Jd)
-            take, entries = lm_decision(state, mu, loss, r_new @ r_new, predicted, g, self.gtol,
-                                        self.max_damping)
-            new_state = {"scale": scale, **entries}
-            return jnp.where(take, flat + delta, flat), new_state, loss
+            take, new_state = lm_decision(state, mu, loss, r_new @ r_new, predicted, g,
+                                          self.gtol, self.max_damping)
+            return jnp.where(take, flat + delta, flat), new_state._replace(scale=scale), loss
 
         (flat, state, loss), ran = unless_done(iterate, (flat, state), state)
-        info = {"loss": loss, "done": state["done"], "damping": state["mu"],
+        info = {"loss": loss, "done": state.done, "damping": state.mu,
                 "work": work(jacobian=ran, loss=ran)}
         return unravel(flat), state, info
 
-    def summary(self, state: dict[str, Any]) -> dict[str, Any]:
+    def summary(self, state: LMState) -> dict[str, Any]:
         return {
-            "stop_reason": STOP_REASONS[int(state["reason"])],
-            "accepted": int(state["accepted"]),
-            "rejected": int(state["rejected"]),
-            "damping": float(state["mu"]),
+            "stop_reason": STOP_REASONS[int(state.reason)],
+            "accepted": int(state.accepted),
+            "rejected": int(state.rejected),
+            "damping": float(state.mu),
         }

@@ -24,7 +24,7 @@ that ascent (``pinnbench.sampling.aas``). With ``aas_lr = 0`` the density stays 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -39,6 +39,25 @@ from pinnbench.sampling.aas import entropy_target
 
 PRECONDITIONERS = ("block_jacobi", "jacobi", "none")
 SOLVERS = ("cg", "cholesky", "sparse_cholesky")
+
+
+class SparseLMState(NamedTuple):
+    """The block-sparse LM's state: ``lm``'s damping and stopping fields (no Marquardt scale:
+    the damping is mu I) and the solves' record.
+
+    The shared fields sit beside the new ones rather than in a nested ``LMState``, so that
+    ``lm_decision`` and ``unless_done`` read and set them by name on either state."""
+
+    mu: jax.Array  # damping; negative until the first step sets it from J^T J
+    nu: jax.Array  # Nielsen's growth factor of mu after a rejected step
+    accepted: jax.Array  # int32: trial steps taken
+    rejected: jax.Array  # int32: trial steps refused
+    reason: jax.Array  # int32: index into lm's STOP_REASONS (0 while running)
+    done: jax.Array  # bool: stopped by itself; later steps leave the parameters unchanged
+    last_loss: jax.Array  # loss after the last trial step, or before it if refused (inf at first)
+    cg_iterations: jax.Array  # int32: CG iterations over all steps
+    dropped: jax.Array  # int32: most points beyond a ball's capacity, left out (0: exact)
+    outside_band: jax.Array  # int32: sparse_cholesky: most couplings beyond the band (else 0)
 
 
 # ---- the block operator -------------------------------------------------------------------------
@@ -309,38 +328,37 @@ class SparseLM:
                 return f"lm_sparse needs pointwise constraints; not pointwise: {', '.join(dense)}"
         return None
 
-    def init(self, params: Any) -> dict[str, Any]:
+    def init(self, params: Any) -> SparseLMState:
         dtype = jax.tree.leaves(params)[0].dtype
-        extra = ({"outside_band": jnp.asarray(0, jnp.int32)}
-                 if self.solver == "sparse_cholesky" else {})
-        return {**extra,
-            "mu": jnp.asarray(-1.0, dtype),
-            "nu": jnp.asarray(2.0, dtype),
-            "accepted": jnp.asarray(0, jnp.int32),
-            "rejected": jnp.asarray(0, jnp.int32),
-            "cg_iterations": jnp.asarray(0, jnp.int32),
-            "dropped": jnp.asarray(0, jnp.int32),
-            "reason": jnp.asarray(0, jnp.int32),
-            "done": jnp.asarray(False),
-            "last_loss": jnp.asarray(jnp.inf, dtype),
-        }
+        return SparseLMState(
+            mu=jnp.asarray(-1.0, dtype),
+            nu=jnp.asarray(2.0, dtype),
+            accepted=jnp.asarray(0, jnp.int32),
+            rejected=jnp.asarray(0, jnp.int32),
+            reason=jnp.asarray(0, jnp.int32),
+            done=jnp.asarray(False),
+            last_loss=jnp.asarray(jnp.inf, dtype),
+            cg_iterations=jnp.asarray(0, jnp.int32),
+            dropped=jnp.asarray(0, jnp.int32),
+            outside_band=jnp.asarray(0, jnp.int32),
+        )
 
-    def lm_step(self, params, state, objective: Objective):
+    def lm_step(self, params: Any, state: SparseLMState, objective: Objective
+                ) -> tuple[Any, SparseLMState, jax.Array, Blocks, jax.Array]:
         """One trial LM step on the experts: (params, state, loss, blocks, cg iterations)."""
         b = objective.model.block_system(objective, params)
         flat, rebuild = objective.model.expert_vectors(params)
         loss = b.r @ b.r
         g = vjp_blocks(b.J, b.rows, b.r)
         first = self.tau * jnp.max(jnp.sum(b.J * b.J, axis=1))
-        mu = jnp.where(state["mu"] < 0, first, state["mu"])
-        extra = {}
+        mu = jnp.where(state.mu < 0, first, state.mu)
+        outside_band = state.outside_band
         if self.solver == "cholesky":
             delta, iters = solve_direct(b, mu), jnp.asarray(0, jnp.int32)
         elif self.solver == "sparse_cholesky":
             delta, iters, outside = solve_sparse_direct(b, mu, self.band, self.cg_tol,
                                                         self.cg_maxiter)
-            extra = {"outside_band": jnp.maximum(state["outside_band"],
-                                                 outside.astype(jnp.int32))}
+            outside_band = jnp.maximum(outside_band, outside.astype(jnp.int32))
         else:
             delta, iters = solve_damped(b, mu, self.preconditioner, self.cg_tol,
                                         self.cg_maxiter)
@@ -348,18 +366,18 @@ class SparseLM:
         r_new = objective.residual_vector(trial)
         jd = jvp_blocks(b.J, b.rows, delta, b.r.shape[0])
         predicted = -(2 * jnp.sum(g * delta) + jd @ jd)
-        take, entries = lm_decision(state, mu, loss, r_new @ r_new, predicted, g, self.gtol,
+        take, decided = lm_decision(state, mu, loss, r_new @ r_new, predicted, g, self.gtol,
                                     self.max_damping)
-        new_state = {
-            **extra,
-            **entries,
-            "cg_iterations": state["cg_iterations"] + iters,
-            "dropped": jnp.maximum(state["dropped"], b.dropped.astype(jnp.int32)),
-        }
+        new_state = decided._replace(
+            cg_iterations=state.cg_iterations + iters,
+            dropped=jnp.maximum(state.dropped, b.dropped.astype(jnp.int32)),
+            outside_band=outside_band,
+        )
         params = jax.tree.map(lambda new, old: jnp.where(take, new, old), trial, params)
         return params, new_state, loss, b, iters
 
-    def step(self, state, step, objective: Objective, params):
+    def step(self, state: SparseLMState, step: jax.Array, objective: Objective,
+             params: Any) -> tuple[Any, SparseLMState, dict[str, Any]]:
         def iterate(operand):
             params, state = operand
             params, state, loss, b, iters = self.lm_step(params, state, objective)
@@ -375,20 +393,21 @@ class SparseLM:
 
         (params, state, loss, iters), ran = unless_done(iterate, (params, state), state,
                                                         jnp.asarray(0, jnp.int32))
-        info = {"loss": loss, "done": state["done"], "damping": state["mu"],
+        info = {"loss": loss, "done": state.done, "damping": state.mu,
                 "cg_iterations": iters,
                 "work": work(jacobian=ran, loss=ran, hvp=iters)}
         return params, state, info
 
-    def summary(self, state: dict[str, Any]) -> dict[str, Any]:
-        steps = int(state["accepted"]) + int(state["rejected"])
+    def summary(self, state: SparseLMState) -> dict[str, Any]:
+        steps = int(state.accepted) + int(state.rejected)
         return {
-            "stop_reason": STOP_REASONS[int(state["reason"])],
-            "accepted": int(state["accepted"]),
-            "rejected": int(state["rejected"]),
-            "damping": float(state["mu"]),
-            "cg_iterations": int(state["cg_iterations"]),
-            "cg_per_step": int(state["cg_iterations"]) / max(steps, 1),
-            "dropped": int(state["dropped"]),
-            **({"outside_band": int(state["outside_band"])} if "outside_band" in state else {}),
+            "stop_reason": STOP_REASONS[int(state.reason)],
+            "accepted": int(state.accepted),
+            "rejected": int(state.rejected),
+            "damping": float(state.mu),
+            "cg_iterations": int(state.cg_iterations),
+            "cg_per_step": int(state.cg_iterations) / max(steps, 1),
+            "dropped": int(state.dropped),
+            **({"outside_band": int(state.outside_band)}
+               if self.solver == "sparse_cholesky" else {}),
         }

@@ -129,6 +129,30 @@ def trust_region_step(loss: Callable[[Vector], jax.Array], residual: Callable[[V
                   jnp.where(accept, f_new, f), cg.iterations, f)
 
 
+class NewtonCGState(NamedTuple):
+    """The trust-region method's state."""
+
+    radius: jax.Array  # trust-region radius for the next step
+    accepted: jax.Array  # int32: trial steps taken
+    rejected: jax.Array  # int32: trial steps refused
+    hvps: jax.Array  # int32: Hessian- (or Gauss-Newton-) vector products over all steps
+
+
+class APTSState(NamedTuple):
+    """APTS's state: ``newton_cg``'s fields, then the partitions' key and the outer iterations.
+
+    The parent's fields are repeated rather than nested in a ``NewtonCGState``, so that the
+    inherited ``summary`` reads them by name on either state."""
+
+    radius: jax.Array  # trust-region radius for the next outer iteration
+    accepted: jax.Array  # int32: global trial steps taken
+    rejected: jax.Array  # int32: global trial steps refused
+    hvps: jax.Array  # int32: Hessian-vector products, local (all replicas) and global
+    key: jax.Array  # PRNG key of the next iteration's partitions (set from the run's seed)
+    preconditioner_accepted: jax.Array  # int32: iterations whose averaged correction was kept
+    iterations: jax.Array  # int32: outer iterations
+
+
 def flat_problem(objective: Objective, unravel) -> tuple[Callable, Callable]:
     def residual(x):
         return objective.residual_vector(unravel(x))
@@ -169,32 +193,33 @@ class NewtonCG:
         return RadiusRule(self.eta1, self.eta2, self.shrink, self.expand, self.min_radius,
                           self.max_radius)
 
-    def init(self, params: Any) -> dict[str, Any]:
+    def init(self, params: Any) -> NewtonCGState:
         dtype = jax.tree.leaves(params)[0].dtype
-        return {"radius": jnp.asarray(self.radius, dtype),
-                "accepted": jnp.asarray(0, jnp.int32),
-                "rejected": jnp.asarray(0, jnp.int32),
-                "hvps": jnp.asarray(0, jnp.int32)}
+        return NewtonCGState(radius=jnp.asarray(self.radius, dtype),
+                             accepted=jnp.asarray(0, jnp.int32),
+                             rejected=jnp.asarray(0, jnp.int32),
+                             hvps=jnp.asarray(0, jnp.int32))
 
     def global_step(self, x: Vector, radius: jax.Array, objective: Objective, unravel) -> TRStep:
         loss, residual = flat_problem(objective, unravel)
         return trust_region_step(loss, residual, x, radius, self.rule, cg_iters=self.cg_iters,
                                  damping=self.damping, kind=self.curvature)
 
-    def step(self, state, step, objective: Objective, params):
+    def step(self, state: NewtonCGState, step: jax.Array, objective: Objective,
+             params: Any) -> tuple[Any, NewtonCGState, dict[str, Any]]:
         x, unravel = ravel_pytree(params)
-        tr = self.global_step(x, state["radius"], objective, unravel)
-        state = {"radius": tr.radius,
-                 "accepted": state["accepted"] + tr.accepted.astype(jnp.int32),
-                 "rejected": state["rejected"] + (~tr.accepted).astype(jnp.int32),
-                 "hvps": state["hvps"] + tr.hvps}
+        tr = self.global_step(x, state.radius, objective, unravel)
+        state = state._replace(radius=tr.radius,
+                               accepted=state.accepted + tr.accepted.astype(jnp.int32),
+                               rejected=state.rejected + (~tr.accepted).astype(jnp.int32),
+                               hvps=state.hvps + tr.hvps)
         info = {"loss": tr.loss_before, "done": jnp.asarray(False), "radius": tr.radius,
                 "work": work(grad=1, loss=1, hvp=tr.hvps)}
         return unravel(tr.x), state, info
 
-    def summary(self, state: dict[str, Any]) -> dict[str, Any]:
-        return {"accepted": int(state["accepted"]), "rejected": int(state["rejected"]),
-                "hvps": int(state["hvps"]), "radius": float(state["radius"])}
+    def summary(self, state: NewtonCGState | APTSState) -> dict[str, Any]:
+        return {"accepted": int(state.accepted), "rejected": int(state.rejected),
+                "hvps": int(state.hvps), "radius": float(state.radius)}
 
 
 @optimizers.register("apts")
@@ -229,13 +254,13 @@ class APTS(NewtonCG):
     shard: bool = option(True, "spread the replicas over the devices when there are several "
                                "(and their number divides D)")
 
-    def init(self, params: Any) -> dict[str, Any]:
-        return {**super().init(params), "key": jax.random.PRNGKey(0),
-                "preconditioner_accepted": jnp.asarray(0, jnp.int32),
-                "iterations": jnp.asarray(0, jnp.int32)}
+    def init(self, params: Any) -> APTSState:
+        return APTSState(**super().init(params)._asdict(), key=jax.random.PRNGKey(0),
+                         preconditioner_accepted=jnp.asarray(0, jnp.int32),
+                         iterations=jnp.asarray(0, jnp.int32))
 
-    def seed_state(self, state: dict[str, Any], key: jax.Array) -> dict[str, Any]:
-        return {**state, "key": key}
+    def seed_state(self, state: APTSState, key: jax.Array) -> APTSState:
+        return state._replace(key=key)
 
     def partitions(self, objective: Objective, key: jax.Array) -> jax.Array:
         """(D, N // D, d) random disjoint subsets of the partitioned region's points."""
@@ -281,15 +306,16 @@ class APTS(NewtonCG):
         corrections, hvps = jax.vmap(replica)(self.on_devices(self.partitions(objective, key)))
         return jnp.mean(corrections, axis=0), jnp.sum(hvps).astype(jnp.int32)
 
-    def step(self, state, step, objective: Objective, params):
+    def step(self, state: APTSState, step: jax.Array, objective: Objective,
+             params: Any) -> tuple[Any, APTSState, dict[str, Any]]:
         x, unravel = ravel_pytree(params)
         loss, _ = flat_problem(objective, unravel)
         f = loss(x)
-        radius, hvps = state["radius"], state["hvps"]
+        radius, hvps = state.radius, state.hvps
         # Local steps run on 1/D of the partitioned points each: D replicas' work together is
         # about that of one full evaluation, so they are counted per replica step (J per stage).
         local = {"grad": 0, "loss": 1, "hvp": 0}
-        key, sub = jax.random.split(state["key"])
+        key, sub = jax.random.split(state.key)
         pre_accept = jnp.asarray(False)
         if self.local_steps > 0:
             s, local_hvps = self.precondition(x, radius, objective, unravel, sub)
@@ -314,22 +340,22 @@ class APTS(NewtonCG):
 
         first = self.global_step(x, radius, objective, unravel)
         n, tr = jax.lax.while_loop(not_yet, retry, (jnp.asarray(1, jnp.int32), first))
-        state = {
-            "radius": tr.radius,
-            "accepted": state["accepted"] + tr.accepted.astype(jnp.int32),
-            "rejected": state["rejected"] + (n - tr.accepted.astype(jnp.int32)),
-            "hvps": hvps + tr.hvps,
-            "key": key,
-            "preconditioner_accepted": state["preconditioner_accepted"]
+        state = state._replace(
+            radius=tr.radius,
+            accepted=state.accepted + tr.accepted.astype(jnp.int32),
+            rejected=state.rejected + (n - tr.accepted.astype(jnp.int32)),
+            hvps=hvps + tr.hvps,
+            key=key,
+            preconditioner_accepted=state.preconditioner_accepted
             + pre_accept.astype(jnp.int32),
-            "iterations": state["iterations"] + 1,
-        }
+            iterations=state.iterations + 1,
+        )
         info = {"loss": f, "done": jnp.asarray(False), "radius": tr.radius,
                 "work": work(grad=local["grad"] + n, loss=local["loss"] + n,
                              hvp=local["hvp"] + tr.hvps)}
         return unravel(tr.x), state, info
 
-    def summary(self, state: dict[str, Any]) -> dict[str, Any]:
-        iterations = max(int(state["iterations"]), 1)
+    def summary(self, state: APTSState) -> dict[str, Any]:
+        iterations = max(int(state.iterations), 1)
         return {**super().summary(state),
-                "preconditioner_acceptance": int(state["preconditioner_accepted"]) / iterations}
+                "preconditioner_acceptance": int(state.preconditioner_accepted) / iterations}
