@@ -40,9 +40,12 @@ import sys, jax
 sys.path.insert(0, sys.argv[1])
 jax.config.update("jax_enable_x64", True)
 import pinnbench.plugins
-from pinnbench.engine.train import Trainer
+from pinnbench.engine.train import Trainer, precision
 from pinnbench.spec import RunSpec
-from pinnbench.run.suite import _Checker
+try:
+    from pinnbench.run.suite import _Checker
+except ImportError:  # a checkout from before the run/ layer
+    from pinnbench.suite import _Checker
 prob, model, opt, sam, prec = eval(sys.argv[2])
 c = _Checker("case")
 method = {"model": c.component("model", model, "m"), "optimizer": c.component("optimizer", opt,
@@ -50,7 +53,10 @@ method = {"model": c.component("model", model, "m"), "optimizer": c.component("o
 spec = RunSpec("case", prob, c.component("problem", {"type": prob}, "p"), "m", method, 0, 0,
                prec, {"steps": 10, "eval_every": 10})
 t = Trainer(spec)
-print(jax.jit(lambda carry: t._chunk(carry, 10)).lower(t.initial_state()).compile().as_text())
+# traced in the run's precision, as the engine traces it (a float32 step under 64-bit types
+# would not be the program a worker runs)
+with precision(prec):
+    print(jax.jit(lambda carry: t._chunk(carry, 10)).lower(t.initial_state()).compile().as_text())
 """
 
 

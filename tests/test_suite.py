@@ -73,6 +73,33 @@ def test_only_and_seed_selection(tmp_path):
     assert len(suite.runs(only="adam", seeds=[7])) == 2
 
 
+def test_a_method_may_run_on_seeds_of_its_own(tmp_path):
+    text = GOOD.replace('[methods.wide]\n', '[methods.wide]\nseeds = [0, 1, 2, 3, 4]\n')
+    suite = load_suite(write(tmp_path, text))
+    seeds = {m: sorted({r.seed for r in suite.runs() if r.method_label == m})
+             for m in ("adam", "wide")}
+    assert seeds == {"adam": [0, 1], "wide": [0, 1, 2, 3, 4]}
+    assert len(suite.runs()) == 2 * (2 + 5)
+    # The seeds are not part of the method's configuration: runs on shared seeds keep their ids.
+    plain = {r.run_id for r in load_suite(write(tmp_path, GOOD)).runs()}
+    assert plain <= {r.run_id for r in suite.runs()}
+    # --seeds on the command line applies to every method; a profile's seeds do too, unless the
+    # profile sets the method's own.
+    assert {r.seed for r in suite.runs(seeds=[7])} == {7}
+    assert {r.seed for r in load_suite(write(tmp_path, text), "quick").runs()} == {3}
+    own = text.replace("methods.adam.optimizer = { lr = 5e-2 }",
+                       "methods.adam.optimizer = { lr = 5e-2 }\nmethods.wide.seeds = [8, 9]")
+    quick = load_suite(write(tmp_path, own), "quick")
+    assert {(r.method_label, r.seed) for r in quick.runs(only="helmholtz2d")} == {
+        ("adam", 3), ("wide", 8), ("wide", 9)}
+    for bad in ("seeds = [-1]", "seeds = []"):
+        with pytest.raises(SuiteError, match=r"methods\.wide\.seeds"):
+            load_suite(write(tmp_path, GOOD.replace("[methods.wide]\n",
+                                                    f"[methods.wide]\n{bad}\n")))
+    with pytest.raises(SuiteError, match="defaults.seeds"):
+        load_suite(write(tmp_path, GOOD.replace("[defaults]\n", "[defaults]\nseeds = [1]\n")))
+
+
 @pytest.mark.parametrize("old,new,key,expected", [
     ('steps = 100', 'stepz = 100', "budget.stepz", 'did you mean "steps"'),
     ('steps = 100', 'steps = "many"', "budget.steps", "expected an integer"),

@@ -100,26 +100,30 @@ class Suite:
         (problem, method) on each seed. With ``[tuning]``, a method with several configurations
         runs the ones it tries on ``tune_seeds`` (its runs on ``seeds`` follow the selection,
         :meth:`final_runs`)."""
-        seeds = seeds if seeds is not None else self.seeds
         out = []
         for p_label, m_label in self.cells(only):
             tuned = self.tuned(m_label)
             for method in self.tried(m_label):
-                for seed in self.tuning["tune_seeds"] if tuned else seeds:
+                for seed in self.tuning["tune_seeds"] if tuned else self.seeds_of(m_label, seeds):
                     out.append(self.spec(p_label, m_label, method, seed))
         return out
+
+    def seeds_of(self, label: str, override: list[int] | None = None) -> list[int]:
+        """The seeds a method runs on: ``override`` (the command line's ``--seeds``) where
+        given, else the method's own ``seeds`` where it sets them, else the suite's."""
+        if override is not None:
+            return list(override)
+        return list(self.doc.get("method_seeds", {}).get(label, self.seeds))
 
     def final_runs(self, selected: dict[tuple[str, str], dict[str, Any]],
                    seeds: list[int] | None = None) -> list[RunSpec]:
         """The selected configuration of each tuned (problem, method) on the suite's seeds."""
-        seeds = seeds if seeds is not None else self.seeds
         return [self.spec(p, m, method, seed) for (p, m), method in selected.items()
-                for seed in seeds]
+                for seed in self.seeds_of(m, seeds)]
 
     def pending(self, only: str | None = None, seeds: list[int] | None = None) -> int:
         """How many runs the selection adds to :meth:`runs` (0 without ``[tuning]``)."""
-        n_seeds = len(seeds if seeds is not None else self.seeds)
-        return sum(n_seeds for _, m in self.cells(only) if self.tuned(m))
+        return sum(len(self.seeds_of(m, seeds)) for _, m in self.cells(only) if self.tuned(m))
 
     @property
     def swept(self) -> bool:
@@ -269,7 +273,7 @@ def _merge(base: dict, override: dict) -> dict:
 TOP_KEYS = ["name", "description", "plugins", "seeds", "data_seed", "precision", "budget",
             "problems", "defaults", "methods", "executor", "tuning", "profile"]
 BUDGET_KEYS = ["steps", "time_s", "eval_every"]
-METHOD_KEYS = [*COMPONENTS, "weights", "sweep"]
+METHOD_KEYS = [*COMPONENTS, "weights", "sweep", "seeds"]
 LOGUNIFORM_KEYS = ["low", "high", "n", "seed"]
 SWEEP_MODES = ("grid", "random")
 SWEEP_KEYS = ["mode", "n", "seed", *COMPONENTS, "weights"]
@@ -398,7 +402,8 @@ def _method(table: Any, c: _Checker, key: str, type_of: Callable[[str], str | No
             defaults: bool = False) -> dict:
     """Validate the options a method (or the defaults) sets; types may come from elsewhere."""
     table = c.table(table, key)
-    c.known_keys(table, [k for k in METHOD_KEYS if not (defaults and k == "sweep")], key)
+    c.known_keys(table, [k for k in METHOD_KEYS if not (defaults and k in ("sweep", "seeds"))],
+                 key)
     out = {part: c.component(part, table[part], f"{key}.{part}", default_type=type_of(part),
                              partial=True)
            for part in COMPONENTS if part in table}
@@ -407,6 +412,10 @@ def _method(table: Any, c: _Checker, key: str, type_of: Callable[[str], str | No
     if "sweep" in table:
         out["sweep"] = _sweep_table(table["sweep"], c, f"{key}.sweep",
                                     lambda part: _type_in(table, part) or type_of(part))
+    if "seeds" in table:
+        # more seeds for a cheap method whose results spread (docs/check.md); not part of the
+        # method's configuration, so its runs keep their ids
+        out["seeds"] = _seed_list(table["seeds"], c, f"{key}.seeds")
     return out
 
 
@@ -531,6 +540,8 @@ def _finish(doc: dict, c: _Checker) -> dict:
     budget.setdefault("eval_every", min(budget.get("steps", 1000), 1000))
     defaults = doc.pop("defaults", {})
     methods, configurations = {}, {}
+    doc["method_seeds"] = {label: method["seeds"] for label, method in doc["methods"].items()
+                           if "seeds" in method}
     for label, method in doc["methods"].items():
         # A method that names another type than the defaults replaces that part outright.
         base = {part: table for part, table in defaults.items()
@@ -654,7 +665,8 @@ def _check_tuning(doc: dict, c: _Checker) -> None:
     tuning = doc["tuning"]
     tuning.setdefault("criterion", CRITERIA[0])
     tuning.setdefault("seed", 0)
-    shared = sorted(set(tuning["tune_seeds"]) & set(doc["seeds"]))
+    shared = sorted(set(tuning["tune_seeds"]) & set(doc["seeds"]).union(
+        *doc["method_seeds"].values()))
     if shared:
         c.fail("tuning.tune_seeds", f"seed {shared[0]} is also in seeds; expected tune seeds "
                                     "apart from the seeds the selected configurations are "
@@ -710,8 +722,14 @@ def load_suite(path: str | Path, profile: str | None = None,
         if profile not in profiles:
             c.fail("profile", f"no profile {profile!r}{suggest(profile, list(profiles))}; "
                               f"defined: {', '.join(profiles) or 'none'}")
-        base = _merge(base, _validate(profiles[profile], c, prefix=f"profile.{profile}",
-                                      partial=True, base=raw))
+        overrides = _validate(profiles[profile], c, prefix=f"profile.{profile}", partial=True,
+                              base=raw)
+        if "seeds" in overrides:
+            # a profile's seeds are every method's, except where the profile sets a method's own
+            for label, method in base["methods"].items():
+                if "seeds" not in overrides.get("methods", {}).get(label, {}):
+                    method.pop("seeds", None)
+        base = _merge(base, overrides)
     doc = _finish(base, c)
     _check_compatibility(doc, c)
     return Suite(path, doc["name"], doc["description"], profile, doc, loaded)
