@@ -1,6 +1,8 @@
-"""The CI gate guards what it is there for: the RAD cell of suites/ci_sampling.toml fails when
-RAD stops adapting. The 'without adaptation' rows are real runs of that cell with its
-resampling period beyond the budget (``every = 100000``), recorded on 6 seeds."""
+"""The CI gate guards what it is there for: the RAD, GLF and region cells of
+suites/ci_sampling.toml fail when their sampler stops adapting. The 'without adaptation' rows are
+real runs of each cell with its adaptation switched off: RAD and GLF with their period beyond the
+budget (``every = 100000``, RAD on 6 seeds, GLF on 12), region optimization with a region of
+1e-9 (12 seeds)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "results" / "baseline" / "ci_sampling.parquet"
-WITHOUT_ADAPTATION = ROOT / "tests" / "data" / "ci_sampling_rad_without_adaptation.parquet"
+DATA = ROOT / "tests" / "data"
+# method: (the recorded runs without adaptation, the setting that switched it off)
+WITHOUT_ADAPTATION = {
+    "rad": ("ci_sampling_rad_without_adaptation.parquet", ("sampler.every", 100000)),
+    "glf": ("ci_sampling_glf_without_adaptation.parquet", ("sampler.every", 100000)),
+    "region": ("ci_sampling_region_without_adaptation.parquet", ("sampler.region", 1e-9)),
+}
 
 
 def check(current: pd.DataFrame, folder: Path, *args: str) -> subprocess.CompletedProcess:
@@ -25,26 +35,32 @@ def check(current: pd.DataFrame, folder: Path, *args: str) -> subprocess.Complet
                            *args], capture_output=True, text=True, timeout=120)
 
 
-def test_rad_without_adaptation_is_its_fallback_and_fails_the_gate(tmp_path):
+@pytest.mark.parametrize("method", sorted(WITHOUT_ADAPTATION))
+def test_a_sampler_without_adaptation_is_its_fallback_and_fails_the_gate(tmp_path, method):
     base = pd.read_parquet(BASELINE)
-    off = pd.read_parquet(WITHOUT_ADAPTATION).sort_values("seed")
-    rad = base[base["method"] == "rad"].sort_values("seed")
-    uniform = base[base["method"] == "uniform"].sort_values("seed")
-    assert (off["method"] == "rad").all() and (off["sampler.every"] == 100000).all()
-    assert off["seed"].tolist() == rad["seed"].tolist() == list(range(6))
-    # Without adaptation RAD trains like the fixed uniform points (within 5% per seed) and is
-    # worse than adapting RAD in the median by more than 2x.
-    ratio = off["rel_l2"].to_numpy() / uniform["rel_l2"].to_numpy()
-    assert ((ratio > 0.95) & (ratio < 1.05)).all(), ratio
-    assert off["rel_l2"].median() > 2 * rad["rel_l2"].median()
+    name, (column, value) = WITHOUT_ADAPTATION[method]
+    off = pd.read_parquet(DATA / name).sort_values("seed")
+    adapting = base[base["method"] == method].sort_values("seed")
+    uniform = base[base["method"] == "uniform"].set_index("seed")["rel_l2"]
+    assert (off["method"] == method).all() and (off[column] == value).all()
+    assert off["seed"].tolist() == adapting["seed"].tolist()
+    assert len(off) >= 6
+    # Without adaptation the sampler trains like the fixed uniform points: within 5% on most
+    # seeds (RAD 6 of 6, GLF 10 of 12, region 11 of 12; seed 9 ends 1.26x uniform's in both, one
+    # training path that drifted apart), and the adapting sampler is better than that in the
+    # median by more than 1.5x.
+    ratio = off["rel_l2"].to_numpy() / uniform.loc[off["seed"]].to_numpy()
+    assert (np.abs(np.log(ratio)) < np.log(1.05)).mean() >= 0.8, ratio
+    assert (np.abs(np.log(ratio)) < np.log(1.3)).all(), ratio
+    assert off["rel_l2"].median() > 1.5 * adapting["rel_l2"].median()
 
-    proc = check(off, tmp_path / "off", "--only", "*/rad")
+    proc = check(off, tmp_path / "off", "--only", f"*/{method}")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "check failed: 1 regression" in proc.stdout
-    line = next(ln for ln in proc.stdout.splitlines() if "allen_cahn2d" in ln and "rad" in ln)
+    line = next(ln for ln in proc.stdout.splitlines() if "allen_cahn2d" in ln and method in ln)
     assert "regression" in line
 
     # The adapting runs of the baseline itself pass (what the CI step checks after training).
-    proc = check(rad, tmp_path / "on", "--only", "*/rad")
+    proc = check(adapting, tmp_path / "on", "--only", f"*/{method}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "check passed: 1 pass" in proc.stdout
