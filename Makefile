@@ -46,6 +46,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/lm_step.py
 	$(BIN)/python benchmarks/elm_fbpinn.py
 	$(BIN)/python benchmarks/balls_lm.py --ms 4 8 16 32 64 --run-below-mb 800
+	$(BIN)/python benchmarks/balls_lm.py --solvers --ms 4 8 16 32 --run-below-mb 800
 	$(BIN)/python benchmarks/fbpinn_step.py --repeats 7
 	$(BIN)/python benchmarks/sampler_step.py
 	$(BIN)/python benchmarks/worker_start.py
