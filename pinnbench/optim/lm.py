@@ -53,6 +53,15 @@ class Damped(Protocol):
 D = TypeVar("D", bound=Damped)
 
 
+def damping_start(dtype: jnp.dtype) -> dict[str, jax.Array]:
+    """The fields every LM state starts with (damping, Nielsen's factor, counters, stop): what
+    :func:`lm_decision` reads and updates, shared by dense and block-sparse LM."""
+    return {"mu": jnp.asarray(-1.0, dtype), "nu": jnp.asarray(2.0, dtype),
+            "accepted": jnp.asarray(0, jnp.int32), "rejected": jnp.asarray(0, jnp.int32),
+            "reason": jnp.asarray(0, jnp.int32), "done": jnp.asarray(False),
+            "last_loss": jnp.asarray(jnp.inf, dtype)}
+
+
 def residual_and_jacobian(objective: Objective, flat: jax.Array, unravel, mode: str):
     """r and dr/dtheta (dense). Pointwise: per-point reverse mode, about one gradient's work;
     forward / reverse over the whole batch cost one pass per parameter / per residual."""
@@ -146,16 +155,8 @@ class LevenbergMarquardt:
 
     def init(self, params: Any) -> LMState:
         dtype = jax.tree.leaves(params)[0].dtype
-        return LMState(
-            mu=jnp.asarray(-1.0, dtype),
-            scale=jnp.zeros(ravel_pytree(params)[0].shape, dtype),
-            nu=jnp.asarray(2.0, dtype),
-            accepted=jnp.asarray(0, jnp.int32),
-            rejected=jnp.asarray(0, jnp.int32),
-            reason=jnp.asarray(0, jnp.int32),
-            done=jnp.asarray(False),
-            last_loss=jnp.asarray(jnp.inf, dtype),
-        )
+        return LMState(scale=jnp.zeros(ravel_pytree(params)[0].shape, dtype),
+                       **damping_start(dtype))
 
     def step(self, state: LMState, step: jax.Array, objective: Objective,
              params: Any) -> tuple[Any, LMState, dict[str, Any]]:

@@ -32,7 +32,7 @@ import numpy as np
 
 from pinnbench.objective import Objective
 from pinnbench.optim.base import unless_done, work
-from pinnbench.optim.lm import STOP_REASONS, lm_decision
+from pinnbench.optim.lm import STOP_REASONS, damping_start, lm_decision
 from pinnbench.protocols import BLOCK_JACOBIAN, DENSITY, Blocks, has
 from pinnbench.registry import component_name, non_negative, optimizers, option, positive
 from pinnbench.sampling.aas import entropy_target
@@ -331,13 +331,7 @@ class SparseLM:
     def init(self, params: Any) -> SparseLMState:
         dtype = jax.tree.leaves(params)[0].dtype
         return SparseLMState(
-            mu=jnp.asarray(-1.0, dtype),
-            nu=jnp.asarray(2.0, dtype),
-            accepted=jnp.asarray(0, jnp.int32),
-            rejected=jnp.asarray(0, jnp.int32),
-            reason=jnp.asarray(0, jnp.int32),
-            done=jnp.asarray(False),
-            last_loss=jnp.asarray(jnp.inf, dtype),
+            **damping_start(dtype),
             cg_iterations=jnp.asarray(0, jnp.int32),
             dropped=jnp.asarray(0, jnp.int32),
             outside_band=jnp.asarray(0, jnp.int32),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import jax.numpy as jnp
 
@@ -12,6 +13,27 @@ from pinnbench.derivatives import Field
 from pinnbench.problems.base import ClosedFormProblem, Constraint, field_at
 from pinnbench.protocols import ANSATZ, LINEAR
 from pinnbench.registry import option, positive, problems
+
+
+def diffusion_constraints(terms: tuple[tuple[float, tuple[int, ...]], ...], time_axis: int,
+                          initial: Callable[[jnp.ndarray], jnp.ndarray]) -> tuple[Constraint, ...]:
+    """u_t = Σ κ·(Laplacian over axes) for each (κ, axes) of ``terms``, u = 0 on the spatial
+    boundary, u(x, 0) = initial(x): the constraints of the heat problems."""
+
+    def pde(f: Field):
+        out = f.d(time_axis)[:, 0]
+        for kappa, axes in terms:
+            out = out - kappa * f.laplacian_over(axes)[:, 0]
+        return out
+
+    def bc(f: Field):
+        return f.value[:, 0]
+
+    def ic(f: Field):
+        return f.value[:, 0] - initial(f.x)
+
+    return (Constraint("pde", "interior", pde), Constraint("bc", "boundary", bc),
+            Constraint("ic", "initial", ic))
 
 
 def periodic_in_x(f: Field, lo: float, hi: float) -> jnp.ndarray:
@@ -63,19 +85,8 @@ class Heat(ClosedFormProblem):
         return self._initial(x, jnp)[:, None], d[:, None]
 
     def constraints(self) -> tuple[Constraint, ...]:
-        space = tuple(range(self.dims))
-
-        def pde(f: Field):
-            return f.d(self.dims)[:, 0] - self.kappa * f.laplacian_over(space)[:, 0]
-
-        def bc(f: Field):
-            return f.value[:, 0]
-
-        def ic(f: Field):
-            return f.value[:, 0] - self._initial(f.x, jnp)
-
-        return (Constraint("pde", "interior", pde), Constraint("bc", "boundary", bc),
-                Constraint("ic", "initial", ic))
+        return diffusion_constraints(((self.kappa, tuple(range(self.dims))),), self.dims,
+                                     lambda x: self._initial(x, jnp))
 
 
 @problems.register("poisson_multiscale")

@@ -19,6 +19,7 @@ import numpy as np
 from pinnbench.derivatives import Field
 from pinnbench.geometry import Ball, Disk, Geometry, Rectangle
 from pinnbench.problems.base import ClosedFormProblem, Constraint
+from pinnbench.problems.classic import diffusion_constraints
 from pinnbench.problems.geometric import GeometryProblem, constant, outside_as_nan
 from pinnbench.protocols import LINEAR
 from pinnbench.references import fem
@@ -324,19 +325,8 @@ class Heat2DMultiscale(ClosedFormProblem):
 
     def constraints(self) -> tuple[Constraint, ...]:
         kx, ky = 1.0 / (self.scale_x * math.pi) ** 2, 1.0 / math.pi ** 2
-
-        def pde(f: Field):
-            return (f.d(2)[:, 0] - kx * f.laplacian_over((0,))[:, 0]
-                    - ky * f.laplacian_over((1,))[:, 0])
-
-        def bc(f: Field):
-            return f.value[:, 0]
-
-        def ic(f: Field):
-            return f.value[:, 0] - self._initial(f.x, jnp)
-
-        return (Constraint("pde", "interior", pde), Constraint("bc", "boundary", bc),
-                Constraint("ic", "initial", ic))
+        return diffusion_constraints(((kx, (0,)), (ky, (1,))), 2,
+                                     lambda x: self._initial(x, jnp))
 
 
 BIG_CENTRES = ((-4, -3), (4, -3), (-4, 3), (4, 3), (-4, -9), (4, -9), (-4, 9), (4, 9), (0, 0),
