@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 # One persistent compilation cache for every test process and the pinnbench processes they start
 # (they inherit the environment): the same small programs are compiled by many tests, and seeds
@@ -76,6 +76,29 @@ sampler = {{ type = "uniform", n_interior = 32, n_boundary = 8 }}
 [methods.adam]
 optimizer = {{ type = "adam", lr = 1e-2 }}
 {extra}"""
+
+
+class CliResult(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str | Path) -> CliResult:
+    """A ``pinnbench`` command run in this process: its exit code, stdout and stderr as the
+    installed entry point gives them, without a fresh interpreter's 2-3 s of imports a call.
+    For commands whose output does not depend on the process (a warning's format, the terminal
+    width, plugins, signals: those tests start the entry point). An exception the command does
+    not turn into an exit code is raised here: a subprocess would print its traceback and exit 1,
+    which a test asserting on stderr must not mistake for a clean error line."""
+    from typer.testing import CliRunner
+
+    from pinnbench.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return CliResult(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cli
 from typer.testing import CliRunner
 
 from pinnbench.analysis.check import (
@@ -319,7 +320,7 @@ def test_rerun_of_the_unchanged_suite_passes(trained):
     # Same settings, same seeds, same CPU: the same errors, not just close ones.
     assert again["run_id"].tolist() == first["run_id"].tolist()
     np.testing.assert_allclose(again["rel_l2"], first["rel_l2"], rtol=1e-6)
-    proc = pinnbench_check(trained["again"], "--baseline", trained["baseline"])
+    proc = cli("check", trained["again"], "--baseline", trained["baseline"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "check passed: 1 pass" in proc.stdout
 
@@ -362,7 +363,7 @@ def test_bad_input_exits_2(trained, tmp_path):
     cases.append(((trained["again"], "--baseline", tmp_path / "junk.parquet"),
                   "not a readable Parquet file"))
     for args, message in cases:
-        proc = pinnbench_check(*args)
+        proc = cli("check", *args)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         assert message in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1

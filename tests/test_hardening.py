@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_suite
+from conftest import cli, tiny_suite
 from typer.testing import CliRunner
 
 from pinnbench.cli import app
@@ -41,13 +41,13 @@ def test_a_foreign_parquet_file_in_runs_is_skipped_with_a_warning(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["../../escaped", "/tmp/absolute", "", ".hidden", "a b"])
-def test_a_suite_name_must_be_a_plain_folder_name(tmp_path, name):
+def test_a_suite_name_must_be_a_plain_folder_name(tmp_path, monkeypatch, name):
     suite = tmp_path / "s.toml"
     suite.write_text(tiny_suite().replace('name = "tiny"', f"name = {name!r}".replace("'", '"')))
     cwd = tmp_path / "work"
     cwd.mkdir()
-    r = subprocess.run([sys.executable, "-m", "pinnbench", "run", str(suite)], cwd=cwd,
-                       capture_output=True, text=True, timeout=120)
+    monkeypatch.chdir(cwd)  # the default results folder is relative to it
+    r = cli("run", suite)
     assert r.returncode == 2, r.stdout + r.stderr
     assert f"{suite}: name: expected a plain name" in one_line(r.stderr)
     assert not any(cwd.iterdir()) and not Path("/tmp/absolute").exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiny_suite
+from conftest import CliResult, cli, tiny_suite
 from typer.testing import CliRunner
 
 from pinnbench.analysis.check import baseline_origin, check_runs, passed, read_baseline
@@ -26,13 +26,16 @@ optimizer = { type = "adam", lr = 1e-4 }
 """
 
 
-def pinnbench(*args: str | Path, columns: int | None = None) -> subprocess.CompletedProcess:
-    """The installed entry point, so exit codes and stderr are what a user sees (``columns``:
-    the output width, as a terminal or CI log of that width sets it)."""
+def pinnbench(*args: str | Path, columns: int | None = None) -> CliResult:
+    """A command's exit code, stdout and stderr; with ``columns`` (the output width, as a
+    terminal or CI log of that width sets it) from the installed entry point, whose consoles
+    read the width as they start."""
+    if columns is None:
+        return cli(*args)
     script = Path(sys.executable).with_name("pinnbench")
-    env = {**os.environ, **({"COLUMNS": str(columns)} if columns else {})}
-    return subprocess.run([str(script), *map(str, args)], capture_output=True, text=True,
-                          timeout=120, env=env)
+    proc = subprocess.run([str(script), *map(str, args)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "COLUMNS": str(columns)})
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
 @pytest.fixture(scope="module")
