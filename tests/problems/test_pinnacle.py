@@ -111,6 +111,17 @@ def test_closed_forms_satisfy_their_constraints(cls):
     assert max(c.ad for c in checks) < 1e-12
 
 
+def test_poisson_nd_in_high_dimension_has_fixed_random_evaluation_points():
+    p = PoissonND(dims=50)
+    checks = verify_problem(p, n=20, seed=1)
+    assert all(c.ok for c in checks) and max(c.ad for c in checks) < 1e-12, checks
+    x = p.eval_points()
+    assert p.eval_axes() is None and x.shape == (10_000, 50)
+    assert np.array_equal(x, p.eval_points()) and 0 <= x.min() and x.max() <= 1
+    # Up to d = 10 the evaluation set stays PINNacle's grid.
+    assert PoissonND(dims=5).eval_points().shape == (7**5, 5)
+
+
 def test_heat_nd_neumann_points_lie_on_the_sphere_and_a_wrong_flux_fails():
     p = HeatND()
     x = np.asarray(p.sample("boundary", jax.random.PRNGKey(0), 200, jnp.float64))
