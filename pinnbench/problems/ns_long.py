@@ -54,10 +54,10 @@ class NSLong(BoxProblem):
       ∂v/∂x = 0 at x = 2: the ``outflow`` constraint is p = 0 and ∂v/∂x = 0, the reference
       imposes the same, so network and reference solve one problem. ∂u/∂x = 0 as well would
       be one condition too many: with continuity it forces v = 0 along the outflow; the
-      reference's ∂u/∂x there is up to 0.9.
+      reference's ∂u/∂x there reaches about 1.
     - The initial condition is u = v = 0 only. PINNacle also sets p = 0 at t = 0, but pressure
       is no initial datum of incompressible flow: it is fixed by the velocity and the inflow's
-      acceleration (∂g/∂t = 9π sin πy at t = 0), and it is not zero then.
+      acceleration (∂g/∂t = 9π sin πy at t = 0), and it is not zero then (up to 37.8).
 
     Reference: :mod:`pinnbench.references.ns_channel` (staggered grid, second order in space,
     SSP-RK3 with projected stages) on ``grid`` cells per unit length (64: 128 × 64 cells),
@@ -76,9 +76,11 @@ class NSLong(BoxProblem):
     time_dependent = True
     # `pinnbench verify`: the reference is a second-order finite-volume solution through cubic
     # splines, so its residual by finite differences is the scheme's error, which does not fall
-    # with the difference step: measured 4.9e-4 (pde) and 1.1e-3 (outflow, ∂v/∂x) of the
-    # largest term (grid = 64, 12 points; 4.1e-4 and 9.6e-4 with 50).
-    reference_tolerance = 3e-3
+    # with the difference step. Measured (grid = 64, 200 points; 12 as in the tests): pde
+    # 2.9e-4 (4.9e-4) of the largest term; outflow 2.2e-3 (1.1e-3), all of it ∂v/∂x at x = 2 of
+    # the spline through the nodes at spacing 1/32 (the solve has it zero on its outflow faces;
+    # nodes at spacing 1/64 halve it).
+    reference_tolerance = 5e-3
 
     @property
     def upper(self) -> tuple[float, float, float]:
