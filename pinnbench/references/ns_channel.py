@@ -275,7 +275,7 @@ def refinement(grids: tuple[int, ...] = (32, 64, 128), nu: float = 0.01, t_end: 
     return {"grids": list(grids), "seconds": seconds, "max": diff, "rms": rms,
             "order_max": [math.log2(a / b) for a, b in zip(diff, diff[1:], strict=False)],
             "order_rms": [math.log2(a / b) for a, b in zip(rms, rms[1:], strict=False)],
-            "max_speed": [float(np.max(np.abs(r["u"]))) for r in runs]}
+            "max_abs_u": [float(np.max(np.abs(r["u"]))) for r in runs]}
 
 
 if __name__ == "__main__":  # the study quoted in docs/problems.md
