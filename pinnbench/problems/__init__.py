@@ -17,6 +17,7 @@ from pinnbench.problems import (  # noqa: F401
     pinnacle,
     reaction_diffusion,
     wave2d_long,
+    wave_hetero,
 )
 from pinnbench.problems.base import BoxProblem, ClosedFormProblem, Constraint
 
