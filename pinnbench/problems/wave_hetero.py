@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import jax.numpy as jnp
 import numpy as np
@@ -69,15 +70,32 @@ class WaveHetero(BoxProblem):
 
     lower = (-1.0, -1.0, 0.0)
     time_dependent = True
-    @property
-    def reference_tolerance(self) -> float:
-        # `pinnbench verify`: the reference is a second-order difference solution through cubic
-        # splines, so its residual by finite differences is the interpolant's error, which does
-        # not fall with the difference step. Measured (200 points; 12 as in
-        # tests/test_plugins.py): PINNacle's pulse (grid 512): pde 0.18 (0.098) of the largest
-        # term, all of it near the kink front (see the docstring), bc 3.1e-6 (1.4e-6), ic and
-        # ic_t < 5e-6; with images (grid 128, t_end = 1, 12 points): pde 1.4e-3.
-        return 2e-3 if self.images else 0.3
+    # `pinnbench verify`. With images the solution is smooth and the check is the usual one:
+    # the reference is a second-order difference solution through cubic splines, so its
+    # residual by finite differences is the interpolant's error, which does not fall with the
+    # difference step. Measured (200 points, seeds 0-4): pde 1.4e-3 ... 2.0e-3 (grid 512),
+    # 2.9e-3 ... 3.9e-3 (grid 64); bc, ic, ic_t < 1e-6. With PINNacle's pulse the PDE residual of
+    # the spline measures its rounding of the kink front (0.18 ... 0.88 over those seeds, and it
+    # grows with finer stored nodes), so there ``pde`` is checked by refinement instead
+    # (mesh_refinement); bc, ic, ic_t by differences stay < 3e-5.
+    reference_tolerance = 5e-3
+
+    def mesh_refinement(self) -> dict[str, tuple[float, float]]:
+        """For ``pinnbench verify`` with PINNacle's pulse (whose solution has a kink front, see
+        the class docstring): the PDE's check is the solution's convergence, relative L2
+        differences between grids grid/4 and grid/2, and grid/2 and grid (the reference), on
+        their common nodes at the stored times. At first order the second is about the
+        reference's own error."""
+        if self.images:
+            return {}
+        fine = self.solved()["u"]
+        m = math.gcd(STORED, self.grid // 4)
+        runs = [solver.solve(n, float(self.t_end), STORED_TIMES, n // m, self.coefficient,
+                             self.initial)["u"] for n in (self.grid // 4, self.grid // 2)]
+        runs.append(fine[:: STORED // m, :: STORED // m])
+        norm = float(np.linalg.norm(runs[-1]))
+        rel = [float(np.linalg.norm(a - b)) / norm for a, b in zip(runs, runs[1:], strict=False)]
+        return {"pde": (rel[0], rel[1])}
 
     @property
     def upper(self) -> tuple[float, float, float]:
