@@ -48,7 +48,9 @@ class WaveHetero(BoxProblem):
     Reference: :mod:`pinnbench.references.wave_hetero` (central differences, mirror ghost nodes,
     leapfrog) on ``grid`` cells per side (512), cached on disk; stored on 65 × 65 nodes at 201
     times, evaluated by the tensor cubic spline through them (the data mirrored across the sides
-    and t = 0 first, so that ∂u/∂n = 0 and u_t(·, 0) = 0 hold for the spline too). Accuracy:
+    and t = 0 first, so that ∂u/∂n = 0 and u_t(·, 0) = 0 hold for the spline too, to 2.4e-5 and
+    3e-7). `pinnbench verify` checks the PDE of PINNacle's pulse by grid refinement (the spline's
+    residual there is its rounding of the kink), with images by differences. Accuracy:
     docs/problems.md, tests/problems/test_wave_hetero.py.
     """
 
