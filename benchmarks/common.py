@@ -150,3 +150,45 @@ def scanned(fn: Any, params: Any, length: int) -> Any:
         return jax.lax.scan(body, (params, zero), jnp.arange(length))[0][1]
 
     return jax.jit(run).lower(params).compile()
+
+
+# ---- compiled chunks of training steps, timed side by side ---------------------------------------
+def warm_chunks(specs: list[Any], chunk: int,
+                label: Any) -> tuple[dict[str, Any], dict[str, float]]:
+    """Each spec's compiled chunk of ``chunk`` steps and the state after running it once, keyed
+    by ``label(spec)``, with the seconds each took to compile (as the Trainer compiles it)."""
+    import time
+
+    import jax
+
+    from pinnbench.engine.train import Trainer
+
+    chunks, compile_s = {}, {}
+    for spec in specs:
+        trainer = Trainer(spec)
+        carry = trainer.initial_state()
+        t = time.perf_counter()
+        compiled = trainer.compiled_chunk(carry, chunk)
+        compile_s[label(spec)] = time.perf_counter() - t
+        # Run once untimed; the timed chunks start where it ended (an adapting sampler then
+        # adapts within them).
+        carry = compiled(carry)[0]
+        jax.block_until_ready(carry)
+        chunks[label(spec)] = (compiled, carry)
+    return chunks, compile_s
+
+
+def ms_per_step(chunks: dict[str, Any], rounds: int, chunk: int) -> dict[str, float]:
+    """Median milliseconds per step of each warm chunk over ``rounds``, the configurations
+    alternating within every round so that all see the same machine load."""
+    import time
+
+    import jax
+
+    seconds: dict[str, list[float]] = {label: [] for label in chunks}
+    for _ in range(rounds):
+        for label, (compiled, carry) in chunks.items():
+            t = time.perf_counter()
+            jax.block_until_ready(compiled(carry))
+            seconds[label].append(time.perf_counter() - t)
+    return {label: 1e3 * statistics.median(ts) / chunk for label, ts in seconds.items()}

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
 # label -> the problem's table (one line, ", " between keys), {d} for the dimension, whose option
 # name differs by problem.
@@ -69,9 +66,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1024, help="interior training points")
     args = parser.parse_args()
 
-    import jax
+    from common import ms_per_step, warm_chunks
 
-    from pinnbench.engine.train import Trainer
     from pinnbench.machine import cpu_name
     from pinnbench.run.suite import load_suite
 
@@ -81,25 +77,8 @@ def main() -> None:
         path.write_text(text)
         specs = load_suite(path).runs()
 
-    chunks: dict[str, tuple[Any, Any]] = {}
-    compile_s: dict[str, float] = {}
-    for spec in specs:
-        trainer = Trainer(spec)
-        carry = trainer.initial_state()
-        t = time.perf_counter()
-        compiled = trainer.compiled_chunk(carry, args.chunk)
-        compile_s[spec.problem_label] = time.perf_counter() - t
-        carry = compiled(carry)[0]  # once untimed
-        jax.block_until_ready(carry)
-        chunks[spec.problem_label] = (compiled, carry)
-
-    seconds: dict[str, list[float]] = {label: [] for label in chunks}
-    for _ in range(args.rounds):
-        for label, (compiled, carry) in chunks.items():
-            t = time.perf_counter()
-            jax.block_until_ready(compiled(carry))
-            seconds[label].append(time.perf_counter() - t)
-    ms = {label: 1e3 * statistics.median(ts) / args.chunk for label, ts in seconds.items()}
+    chunks, compile_s = warm_chunks(specs, args.chunk, lambda spec: spec.problem_label)
+    ms = ms_per_step(chunks, args.rounds, args.chunk)
 
     print(f"MLP 3x{args.width} tanh, Adam, float32, {args.n} interior + 256 boundary + 256 "
           f"initial points, chunks of {args.chunk} steps, median of {args.rounds} rounds; "

@@ -19,11 +19,8 @@ Rounds alternate the configurations so all see the same machine load; medians ov
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
 SAMPLERS = {
     "uniform": "",
@@ -75,9 +72,8 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=100000, help="pool of rad and rar*")
     args = parser.parse_args()
 
-    import jax
+    from common import ms_per_step, warm_chunks
 
-    from pinnbench.engine.train import Trainer
     from pinnbench.machine import cpu_name
     from pinnbench.run.suite import load_suite
 
@@ -86,24 +82,8 @@ def main() -> None:
         path.write_text(suite_text(args.chunk, args.width, args.n, args.candidates))
         specs = load_suite(path).runs()
 
-    chunks: dict[str, tuple[Any, Any]] = {}
-    for spec in specs:
-        trainer = Trainer(spec)
-        carry = trainer.initial_state()
-        compiled = trainer.compiled_chunk(carry, args.chunk)
-        # Run once untimed; time the chunk that follows, which starts at step `chunk`, so an
-        # adapting configuration adapts twice in it.
-        carry = compiled(carry)[0]
-        jax.block_until_ready(carry)
-        chunks[spec.method_label] = (compiled, carry)
-
-    seconds: dict[str, list[float]] = {label: [] for label in chunks}
-    for _ in range(args.rounds):
-        for label, (compiled, carry) in chunks.items():
-            t = time.perf_counter()
-            jax.block_until_ready(compiled(carry))
-            seconds[label].append(time.perf_counter() - t)
-    ms = {label: 1e3 * statistics.median(ts) / args.chunk for label, ts in seconds.items()}
+    chunks, _ = warm_chunks(specs, args.chunk, lambda spec: spec.method_label)
+    ms = ms_per_step(chunks, args.rounds, args.chunk)
 
     print(f"Burgers 1D, MLP 3x{args.width} tanh, Adam, float32, {args.n} interior points, "
           f"pool {args.candidates}, chunks of {args.chunk} steps, median of {args.rounds} "
