@@ -28,6 +28,7 @@ import numpy as np
 
 HOST_CANDIDATES = 40_000   # Monte Carlo draws per estimate on the host
 POOL_SIZE = 2048           # surviving points kept per region, the samplers' fallback
+EVAL_SEED = 20242          # the evaluation set of a domain that fills almost none of its box
 ALL = None                 # ``part=ALL``: the whole boundary
 
 
@@ -234,7 +235,9 @@ class Geometry:
 
     def eval_points(self, n: int = 10_000) -> np.ndarray:
         """A deterministic evaluation set of about n points of the closed domain: a tensor grid
-        over the bounding box (dim <= 2) or the first Halton points (dim > 2), kept if inside."""
+        over the bounding box (dim <= 2) or the first Halton points (dim > 2), kept if inside;
+        where the domain fills less than 1e-3 of its box, seeded uniform points of its
+        proposal shape, kept if inside."""
         lo, hi = self.bounds()
         d = self.dim
         box = float(np.prod(hi - lo))
@@ -244,6 +247,14 @@ class Geometry:
             mesh = np.meshgrid(*[np.linspace(lo[i], hi[i], r) for i in range(d)], indexing="ij")
             x = np.stack([g.ravel() for g in mesh], axis=1)
             return x[self.sdf(x, np) <= self.tolerance(np.float64)]
+        if box > 0 and self.volume() / box < 1e-3:
+            # A high-dimensional ball fills a vanishing share of its box (2e-28 at d = 50):
+            # draw from the proposal shape itself, seeded, so no box rejection is needed.
+            prop = self.proposal()
+            rng = np.random.default_rng(EVAL_SEED)
+            m = int(1.5 * n / self.stats.acceptance) + 100
+            x = prop.volume_map(rng.random((m, prop.volume_uniforms)), np)
+            return x[self.sdf(x, np) < 0][:n]
         from scipy.stats import qmc
 
         x = lo + qmc.Halton(d, scramble=False).random(int(1.5 * n / share) + 100) * (hi - lo)

@@ -34,6 +34,7 @@ from pinnbench.protocols import SOLUTION, has
 
 FD_TOLERANCE = 1e-4   # relative residual by finite differences at h / 2
 AD_TOLERANCE = 1e-8   # relative residual by autodiff of a closed form
+STENCIL_REACH = 4     # difference stencils reach at most 3 steps; one more to spare
 
 
 class ReferenceModel:
@@ -153,14 +154,16 @@ class ConstraintCheck:
         return self.fd <= self.tolerance and (self.ad is None or self.ad <= AD_TOLERANCE)
 
 
-def sample_points(problem: Any, region: str, n: int, seed: int, margin: float) -> np.ndarray:
+def sample_points(problem: Any, region: str, n: int, seed: int, margin: float,
+                  min_depth: float = 0.0) -> np.ndarray:
     """n float64 points of a region, pulled away from the box's faces by ``margin`` (a fraction
     of the width) along the axes the region does not fix, so difference stencils stay inside.
 
     On a problem with a ``geometry`` (holes, balls: see pinnbench.problems.geometric) pulling
     towards the box's centre would move points into holes and off curved boundaries, so there
     interior points closer than ``margin`` of the smallest width to the boundary are dropped
-    (more are drawn), boundary points keep their place in space, and only time is pulled in."""
+    (more are drawn; where fewer than n would remain, only those closer than ``min_depth``),
+    boundary points keep their place in space, and only time is pulled in."""
     import jax
     import jax.numpy as jnp
 
@@ -174,8 +177,13 @@ def sample_points(problem: Any, region: str, n: int, seed: int, margin: float) -
     d = geometry.dim
     x = np.array(problem.sample(region, jax.random.PRNGKey(seed), 8 * n, jnp.float64))
     if region == "interior":
-        gap = margin * float((hi - lo)[:d].min())
-        x = x[np.asarray(geometry.sdf(x[:, :d], np)) <= -gap]
+        depth = -np.asarray(geometry.sdf(x[:, :d], np))
+        keep = depth >= margin * float((hi - lo)[:d].min())
+        if keep.sum() < n:
+            # In high dimension nearly all of a ball's volume lies near its sphere (at d = 50,
+            # 0.5 % of it is deeper than 0.1): keep what clears the difference stencils.
+            keep = depth >= min_depth
+        x = x[keep]
     x = x[:n]
     if x.shape[1] > d and region != "initial":
         t = x[:, d:]
@@ -210,7 +218,8 @@ def _verify(problem: Any, n: int, seed: int, h: float | None,
     if h is None:
         h = float(getattr(problem, "difference_step", 2e-3 * float(widths.min())))
     tolerance = float(getattr(problem, "reference_tolerance", FD_TOLERANCE))
-    interior = sample_points(problem, "interior", n, seed, margin)
+    reach = STENCIL_REACH * h
+    interior = sample_points(problem, "interior", n, seed, margin, reach)
     u_scale = _rms(problem.reference(interior))
     checks = []
     # A piecewise-polynomial reference (finite elements) has no pointwise second derivatives
@@ -226,7 +235,7 @@ def _verify(problem: Any, n: int, seed: int, h: float | None,
             checks.append(ConstraintCheck(f"{c.name} (mesh 4h, 2h, h)", c.region, u_scale,
                                           fine, coarse, None, tolerance))
             continue
-        x = sample_points(problem, c.region, n, seed + i, margin)
+        x = sample_points(problem, c.region, n, seed + i, margin, reach)
         fine = FDField(ReferenceModel(problem.reference, h / 2), None, x)
         r_fine = c.residual(fine)
         coarse = FDField(ReferenceModel(problem.reference, h), None, x)

@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import stats
+from scipy.stats import qmc
 from typer.testing import CliRunner
 
 from pinnbench.cli import app
@@ -120,6 +122,26 @@ def test_poisson_nd_in_high_dimension_has_fixed_random_evaluation_points():
     assert np.array_equal(x, p.eval_points()) and x.min() >= 0 and x.max() <= 1
     # Up to d = 10 the evaluation set stays PINNacle's grid.
     assert PoissonND(dims=5).eval_points().shape == (7**5, 5)
+
+
+def test_heat_nd_in_high_dimension_evaluates_on_uniform_points_of_the_ball():
+    d = 50
+    p = HeatND(dims=d)
+    checks = verify_problem(p, n=20, seed=1)
+    assert all(c.ok for c in checks) and max(c.ad for c in checks) < 1e-12, checks
+    x = p.eval_points()
+    space = np.linalg.norm(x[:, :d], axis=1)
+    assert x.shape == (p.eval_count * p.eval_times, d + 1) and space.max() < 1
+    assert np.array_equal(x, p.eval_points())
+    # Uniform in the ball: |x|^d is uniform on [0, 1] (the box's Halton points kept inside
+    # would be none: the ball fills 2e-28 of its box).
+    first = space[:p.eval_count] ** d
+    assert stats.kstest(first, "uniform").pvalue > 0.01
+    # Up to d = 10 the evaluation set stays the box's Halton points kept inside the ball.
+    five = HeatND(dims=5).eval_points()[:HeatND().eval_count, :5]
+    lo, hi = -np.ones(5), np.ones(5)
+    halton = lo + qmc.Halton(5, scramble=False).random(20 * HeatND().eval_count) * (hi - lo)
+    assert np.array_equal(five, halton[np.linalg.norm(halton, axis=1) < 1][:len(five)])
 
 
 def test_heat_nd_neumann_points_lie_on_the_sphere_and_a_wrong_flux_fails():
