@@ -13,6 +13,7 @@ from pinnbench.problems import (  # noqa: F401
     kuramoto_sivashinsky,
     laplace,
     navier_stokes,
+    ns_backstep,
     ns_long,
     pinnacle,
     reaction_diffusion,
