@@ -84,9 +84,12 @@ class NSBackStep(GeometryProblem):
     refined = ("pde",)
     # `pinnbench verify`: the PDE by mesh refinement (the reference is piecewise polynomial,
     # its second derivatives jump across edges); bc_inlet and bc_walls hold exactly at the P2
-    # nodes (the inflow parabola is in P2); the outflow's p = 0 and ∂v/∂x = 0 are natural
-    # conditions, met as the mesh is refined: measured numbers in docs/problems.md.
-    reference_tolerance = 5e-3
+    # nodes (the inflow parabola is in P2). The outflow's p = 0 and ∂v/∂x = 0 are natural
+    # conditions, met as the mesh is refined, ∂v/∂x at first order only (rms 5.6e-3, 3.2e-3,
+    # 1.6e-3 at cells 8, 16, 32: the outlet's corners with the walls are mildly singular, p
+    # there falls like h^0.5), so by differences the outlet residual is 7.6e-3 of the largest
+    # term at cells = 16 and about half that at 32; measured numbers in docs/problems.md.
+    reference_tolerance = 1e-2
 
     def __post_init__(self) -> None:
         self.geometry  # noqa: B018 - builds and checks the domain now (a suite error, not later)
