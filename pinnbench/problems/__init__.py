@@ -16,6 +16,7 @@ from pinnbench.problems import (  # noqa: F401
     ns_backstep,
     ns_long,
     pinnacle,
+    pinnacle_coef,
     reaction_diffusion,
     wave2d_long,
     wave_hetero,

@@ -68,6 +68,40 @@ def rectangle_minus_disks(lower: Sequence[float], upper: Sequence[float], disks:
     return MeshTri2(doflocs, mesh.t, _boundaries=boundaries)
 
 
+def rectangle_grid(xs: Sequence[float], ys: Sequence[float], outer: str = "outer",
+                   corners: Sequence[Sequence[float]] = (), radius: float = 0.0,
+                   levels: int = 0) -> Any:
+    """A P2 mesh (skfem.MeshTri2, straight edges) of the rectangle [xs[0], xs[-1]] x [ys[0],
+    ys[-1]]: each cell of the tensor grid xs x ys cut into two triangles, so every grid line is
+    made of element edges (a coefficient that jumps across chosen lines stays smooth on every
+    element). The whole boundary is the part ``outer``.
+
+    ``corners``: points (on grid nodes) where the solution is singular, like r^α at a point
+    where four coefficients meet. Within ``radius`` of one the elements are refined (skfem's
+    red-green-blue refinement, which keeps edges on the grid lines) until their longest edge is
+    at most H·d/radius, d the distance of their nearest vertex from the point and H the grid's
+    largest spacing, down to H·2^-levels: a geometric grading with elements of a fixed shape in
+    every ring around the point, which resolves r^α to a fixed relative accuracy however
+    small α is."""
+    from skfem import MeshTri, MeshTri2
+
+    mesh = MeshTri.init_tensor(np.asarray(xs, float), np.asarray(ys, float))
+    if len(corners):
+        points = np.asarray(corners, float)
+        big = max(np.diff(xs).max(), np.diff(ys).max())
+        for _ in range(4 * levels):   # RGB closure can take a few passes per level
+            p = mesh.p[:, mesh.t]                                       # (2, 3, E)
+            edge = np.max(np.linalg.norm(p - np.roll(p, 1, axis=1), axis=0), axis=0)
+            d = np.min(np.linalg.norm(p.T[:, :, None, :] - points, axis=-1), axis=(1, 2))
+            target = big * np.clip(d / radius, 2.0**-levels, 1.0)
+            marked = np.flatnonzero((edge > 1.01 * target) & (d < radius))
+            if not len(marked):
+                break
+            mesh = mesh.refined(marked)
+    doflocs = MeshTri2.from_mesh(mesh).doflocs
+    return MeshTri2(doflocs, mesh.t, _boundaries={outer: np.sort(mesh.boundary_facets())})
+
+
 def p2_basis(mesh: Any) -> Any:
     from skfem import Basis, ElementTriP2
 
@@ -75,29 +109,56 @@ def p2_basis(mesh: Any) -> Any:
 
 
 def solve_screened_poisson(mesh: Any, c: float, source: Callable[[np.ndarray], np.ndarray],
-                           dirichlet: dict[str, Callable[[np.ndarray], np.ndarray]]) -> np.ndarray:
-    """P2 dofs of -Δu + c·u = source with u = dirichlet[part](x) on each tagged part (values
-    interpolated at the part's dofs). ``source`` and data take x of shape (2, ...)."""
-    from skfem import BilinearForm, LinearForm, asm, condense, solve
+                           dirichlet: dict[str, Callable[[np.ndarray], np.ndarray]],
+                           diffusion: Callable[[np.ndarray], np.ndarray] | None = None,
+                           robin: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
+    """P2 dofs of -∇·(k∇u) + c·u = source with u = dirichlet[part](x) on each tagged part (values
+    interpolated at the part's dofs) and ∂u/∂n = g - a·u on each part of ``robin[part] = (a, g)``
+    (constants; the flux k·∂u/∂n enters the weak form). ``diffusion`` is k(x) (default 1),
+    evaluated at the quadrature points: a k that jumps across element edges only is integrated
+    exactly. ``source``, k and data take x of shape (2, ...)."""
+    from skfem import BilinearForm, FacetBasis, LinearForm, asm, condense, solve
     from skfem.helpers import dot, grad
 
     basis = p2_basis(mesh)
 
-    @BilinearForm
-    def a(u, v, _):
-        return dot(grad(u), grad(v)) + c * u * v
+    if diffusion is None:
+        @BilinearForm
+        def a(u, v, _):
+            return dot(grad(u), grad(v)) + c * u * v
+    else:
+        @BilinearForm
+        def a(u, v, w):
+            return diffusion(w.x) * dot(grad(u), grad(v)) + c * u * v
 
     @LinearForm
     def b(v, w):
         return source(w.x) * v
 
+    matrix, rhs = asm(a, basis), asm(b, basis)
+    for part, (alpha, g) in (robin or {}).items():
+        facets = FacetBasis(mesh, basis.elem, facets=mesh.boundaries[part])
+
+        @BilinearForm
+        def ra(u, v, w, alpha=alpha):
+            k = 1.0 if diffusion is None else diffusion(w.x)
+            return alpha * k * u * v
+
+        @LinearForm
+        def rb(v, w, g=g):
+            k = 1.0 if diffusion is None else diffusion(w.x)
+            return g * k * v
+
+        matrix, rhs = matrix + asm(ra, facets), rhs + asm(rb, facets)
     u = np.zeros(basis.N)
     fixed = []
     for part, g in dirichlet.items():
         dofs = basis.get_dofs(mesh.boundaries[part]).all()
         u[dofs] = g(basis.doflocs[:, dofs])
         fixed.append(dofs)
-    return solve(*condense(asm(a, basis), asm(b, basis), x=u, D=np.concatenate(fixed)))
+    if not fixed:
+        return solve(matrix, rhs)
+    return solve(*condense(matrix, rhs, x=u, D=np.concatenate(fixed)))
 
 
 def evaluate(mesh: Any, dofs: np.ndarray, x: np.ndarray, candidates: int = 8,
@@ -162,6 +223,32 @@ def locate(mesh: Any, x: np.ndarray, candidates: int = 8,
     return found, basis.element_dofs[:, c], phi.reshape(basis.Nbfun, len(found))
 
 
+def locate_straight(mesh: Any, x: np.ndarray,
+                    basis: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``locate`` for a mesh with straight edges only (``rectangle_grid``, refined or not),
+    found by matplotlib's trapezoid-map search, which needs no candidate list and so also works
+    on strongly graded meshes, where the nearest centroids may all belong to small elements
+    that do not hold the point."""
+    import matplotlib.tri as mtri
+
+    x = np.asarray(x, float).reshape(-1, 2)
+    basis = p2_basis(mesh) if basis is None else basis
+    finder = getattr(mesh, "_trifinder", None)
+    if finder is None:
+        p = mesh.doflocs[:, :mesh.t.max() + 1]
+        finder = mtri.Triangulation(p[0], p[1], mesh.t.T).get_trifinder()
+        object.__setattr__(mesh, "_trifinder", finder)   # meshes are frozen dataclasses
+    cells = np.asarray(finder(x[:, 0], x[:, 1]), int)
+    found = np.flatnonzero(cells >= 0)
+    c = cells[found]
+    corners = mesh.doflocs[:, mesh.t[:, c]]                         # (2, 3, M)
+    m = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=1)
+    ref = np.linalg.solve(np.moveaxis(m, 2, 0), (x[found] - corners[:, 0].T)[..., None])[..., 0].T
+    phi = np.array([basis.elem.gbasis(basis.mapping, ref[:, :, None], k, tind=c)[0][:, 0]
+                    for k in range(basis.Nbfun)])
+    return found, basis.element_dofs[:, c], phi.reshape(basis.Nbfun, len(found))
+
+
 def l2_error(mesh: Any, dofs: np.ndarray, exact: Callable[[np.ndarray], np.ndarray]) -> float:
     """||u_h - exact||_L2 over the (curved) mesh, by the element quadrature."""
     from skfem import Functional, asm
@@ -190,13 +277,21 @@ def mesh_from(arrays: dict[str, np.ndarray]) -> Any:
     return MeshTri2(arrays["doflocs"], arrays["t"], _boundaries=b)
 
 
+Source = tuple[Callable[[np.ndarray], np.ndarray], Callable[[float], float]]
+
+
 def robin_heat(mesh: Any, robin: dict[str, tuple[float, float]], t_end: float, dt: float,
-               every: float, start_steps: int = 8) -> dict[str, np.ndarray]:
-    """u_t = Δu from u = 0 with ∂u/∂n = g - a·u on each tagged part (``robin[part] = (a, g)``,
-    constants): P2 in space, BDF2 in time at step dt (the first step as ``start_steps`` backward
-    Euler steps, which damp the layer that the data's mismatch with u = 0 starts at the
-    boundary). Returns ``times`` (every ``every``), the dofs ``u`` (T, N) at them and their
-    time derivatives ``u_t`` from the semi-discrete equations (for Hermite interpolation)."""
+               every: float, start_steps: int = 8,
+               capacity: Callable[[np.ndarray], np.ndarray] | None = None,
+               source: Sequence[Source] = (), fixed: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """c·u_t = Δu + s from u = 0 with ∂u/∂n = g - a·u on each tagged part (``robin[part] = (a,
+    g)``, constants) and u = 0 on the parts ``fixed``: P2 in space, BDF2 in time at step dt (the
+    first step as ``start_steps`` backward Euler steps, which damp the layer that the data's
+    mismatch with u = 0 starts at the boundary). ``capacity`` is c(x) (default 1; evaluated at
+    the quadrature points, so u_t = Δu/c + s/c is u_t = k·Δu + f with c = 1/k, s = f/k);
+    ``source`` is s(x, t) = Σ g(x)·h(t) over its pairs (g, h), each g assembled once.
+    Returns ``times`` (every ``every``), the dofs ``u`` (T, N) at them and their time
+    derivatives ``u_t`` from the semi-discrete equations (for Hermite interpolation)."""
     from scipy.sparse.linalg import splu
     from skfem import BilinearForm, ElementTriP2, FacetBasis, LinearForm, asm
     from skfem.helpers import dot, grad
@@ -208,6 +303,10 @@ def robin_heat(mesh: Any, robin: dict[str, tuple[float, float]], t_end: float, d
         return u * v
 
     @BilinearForm
+    def weighted_mass(u, v, w):
+        return capacity(w.x) * u * v
+
+    @BilinearForm
     def stiffness(u, v, _):
         return dot(grad(u), grad(v))
 
@@ -215,13 +314,35 @@ def robin_heat(mesh: Any, robin: dict[str, tuple[float, float]], t_end: float, d
     def one(v, _):
         return v
 
-    m = asm(mass, basis)
+    m = asm(mass, basis) if capacity is None else asm(weighted_mass, basis)
     s = asm(stiffness, basis)
     b = np.zeros(basis.N)
     for part, (a, g) in robin.items():
         facets = FacetBasis(mesh, ElementTriP2(), facets=mesh.boundaries[part])
         s = s + a * asm(mass, facets)
         b = b + g * asm(one, facets)
+    loads = [(asm(LinearForm(lambda v, w, g=g: g(w.x) * v), basis), h) for g, h in source]
+
+    def load(t: float) -> np.ndarray:
+        return b + sum(h(t) * vector for vector, h in loads) if loads else b
+
+    # Dirichlet u = 0: the unknowns are the other dofs (all of them without ``fixed``).
+    free = None
+    if fixed:
+        held = np.concatenate([basis.get_dofs(mesh.boundaries[p]).all() for p in fixed])
+        free = np.setdiff1d(np.arange(basis.N), held)
+        m, s = m[free][:, free], s[free][:, free]
+
+    def inner(v: np.ndarray) -> np.ndarray:
+        return v if free is None else v[free]
+
+    def whole(v: np.ndarray) -> np.ndarray:
+        if free is None:
+            return v
+        out = np.zeros(basis.N)
+        out[free] = v
+        return out
+
     start = splu((m + dt / start_steps * s).tocsc())
     bdf2 = splu((3 * m + 2 * dt * s).tocsc())
     mass_lu = splu(m.tocsc())
@@ -230,17 +351,19 @@ def robin_heat(mesh: Any, robin: dict[str, tuple[float, float]], t_end: float, d
     if abs(per * dt - every) > 1e-9 * every or steps % per:
         raise ValueError(f"robin_heat: every = {every} and t_end = {t_end} must be multiples of "
                          f"dt = {dt}")
-    previous, u = np.zeros(basis.N), np.zeros(basis.N)
-    for _ in range(start_steps):
-        u = start.solve(m @ u + dt / start_steps * b)
+    previous, u = inner(np.zeros(basis.N)), inner(np.zeros(basis.N))
+    for k in range(start_steps):
+        u = start.solve(m @ u + dt / start_steps * inner(load((k + 1) * dt / start_steps)))
     saved = [previous, *([u] if per == 1 else [])]
     for n in range(1, steps):
-        previous, u = u, bdf2.solve(2 * dt * b + m @ (4 * u - previous))
+        previous, u = u, bdf2.solve(2 * dt * inner(load((n + 1) * dt)) + m @ (4 * u - previous))
         if (n + 1) % per == 0:
             saved.append(u)
-    values = np.array(saved)
-    rates = np.array([mass_lu.solve(b - s @ v) for v in values])
-    return {"times": np.arange(len(values)) * every, "u": values, "u_t": rates}
+    times = np.arange(len(saved)) * every
+    values = np.array([whole(v) for v in saved])
+    rates = np.array([whole(mass_lu.solve(inner(load(t)) - s @ v))
+                      for t, v in zip(times, saved, strict=True)])
+    return {"times": times, "u": values, "u_t": rates}
 
 
 def hermite_in_time(arrays: dict[str, np.ndarray], element_dofs: np.ndarray, phi: np.ndarray,
