@@ -88,7 +88,7 @@ class NSBackStep(GeometryProblem):
     # conditions, met as the mesh is refined, ∂v/∂x at first order only (rms 5.6e-3, 3.2e-3,
     # 1.6e-3 at cells 8, 16, 32: the outlet's corners with the walls are mildly singular, p
     # there falls like h^0.5), so by differences the outlet residual is 7.6e-3 of the largest
-    # term at cells = 16 and about half that at 32; measured numbers in docs/problems.md.
+    # term at cells = 16 and 2.8e-3 at 32 (200 points); more in docs/problems.md.
     reference_tolerance = 1e-2
 
     def __post_init__(self) -> None:

@@ -128,7 +128,7 @@ def solve(mesh: Any, nu: float, dirichlet: dict[str, Data],
     facet_bases = {part: FacetBasis(mesh, ub.elem, facets=mesh.boundaries[part], intorder=5)
                    for part in outlets}
     b = asm(forms["divergence"], ub, pb)              # (np, nu)
-    xq = ub.global_coordinates().value
+    xq = np.asarray(ub.global_coordinates())
     f_values = np.asarray(force(xq), float) if force is not None else np.zeros_like(xq)
 
     def residual_and_jacobian(x: np.ndarray, visc: float, linearization: str):
@@ -138,7 +138,7 @@ def solve(mesh: Any, nu: float, dirichlet: dict[str, Data],
         a = asm(forms[linearization], ub, **w)
         for part, fb in facet_bases.items():
             gp, gt = outlets[part]
-            xf = fb.global_coordinates().value
+            xf = np.asarray(fb.global_coordinates())
             wf = {"u0": fb.interpolate(u0), "nu": visc, "gp": np.asarray(gp(xf), float)
                   + 0 * xf[0], "gt": np.asarray(gt(xf), float) + 0 * xf[0]}
             r_u = r_u + asm(forms["outlet"], fb, **wf)
@@ -315,10 +315,10 @@ def l2_errors(mesh: Any, sol: dict[str, np.ndarray],
 
     ub, pb = bases(mesh)
     scalar = ub.split_bases()[0]
-    e = np.asarray(exact(scalar.global_coordinates().value))
-    du = scalar.interpolate(sol["u"]).value - e[0]
-    dv = scalar.interpolate(sol["v"]).value - e[1]
-    dp = pb.interpolate(sol["p"]).value - e[2]
+    e = np.asarray(exact(np.asarray(scalar.global_coordinates())))
+    du = np.asarray(scalar.interpolate(sol["u"])) - e[0]
+    dv = np.asarray(scalar.interpolate(sol["v"])) - e[1]
+    dp = np.asarray(pb.interpolate(sol["p"])) - e[2]
 
     @Functional
     def integral(w):
