@@ -81,18 +81,20 @@ def rectangle_grid(xs: Sequence[float], ys: Sequence[float], outer: str = "outer
     red-green-blue refinement, which keeps edges on the grid lines) until their longest edge is
     at most H·d/radius, d the distance of their nearest vertex from the point and H the grid's
     largest spacing, down to H·2^-levels: a geometric grading with elements of a fixed shape in
-    every ring around the point, which resolves r^α to a fixed relative accuracy however
-    small α is."""
+    every ring around the point, which resolves r^α in each ring to the same relative accuracy.
+    The disk inside the last ring stays unresolved; its share of the error falls only like
+    (2^-levels)^(2α), which for small α makes the depth, not H, the limit."""
+    from scipy.spatial import cKDTree
     from skfem import MeshTri, MeshTri2
 
     mesh = MeshTri.init_tensor(np.asarray(xs, float), np.asarray(ys, float))
     if len(corners):
-        points = np.asarray(corners, float)
+        tree = cKDTree(np.asarray(corners, float))
         big = max(np.diff(xs).max(), np.diff(ys).max())
         for _ in range(4 * levels):   # RGB closure can take a few passes per level
             p = mesh.p[:, mesh.t]                                       # (2, 3, E)
             edge = np.max(np.linalg.norm(p - np.roll(p, 1, axis=1), axis=0), axis=0)
-            d = np.min(np.linalg.norm(p.T[:, :, None, :] - points, axis=-1), axis=(1, 2))
+            d = tree.query(mesh.p.T)[0][mesh.t].min(axis=0)
             target = big * np.clip(d / radius, 2.0**-levels, 1.0)
             marked = np.flatnonzero((edge > 1.01 * target) & (d < radius))
             if not len(marked):
