@@ -197,8 +197,9 @@ class Heat2DVaryingCoef(FemReference):
 
     **The coefficient is pinnbench's own, not PINNacle's** (its heat_2d_coef_256.dat is not
     available): PINNacle's is exp(g) with g a unit-variance Gaussian random field of spectrum
-    |k|^-4 on a 256² grid (src/utils/random.py, generate_heat_2d_coef, alpha = 4), so ln a
-    spans about ±2.4 (median over 20 draws of that generator). Here a = contrast^G with G the
+    |k|^-4 on a 256² grid (src/utils/random.py, generate_heat_2d_coef, alpha = 4), read by
+    nearest-neighbour lookup, so ln a spans about ±2.4 (median over 20 draws of that recipe).
+    Here a = contrast^G with G the
     seeded cosine-series field of ``wave_hetero`` (pinnbench.references.wave_hetero, reused on
     [0, 1]² through x -> 2x - 1), spanning [-½, ½], with variances (π²|k|² + τ²)^(-alpha),
     alpha = 2 (the same |k|^-4 decay); contrast = 120 gives a from 0.091 to 11 (ln a ±2.4). A
@@ -208,7 +209,8 @@ class Heat2DVaryingCoef(FemReference):
     derivative of a): P2 on the square (``mesh_h`` = 1/64, 18,765 dofs), BDF2 (dt = 1/160,
     refined with the mesh), stored every 0.05 with u_t, cubic Hermite in time
     (``fem.robin_heat``); 13 s, cached. `pinnbench verify` refines h and dt together: relative
-    changes 4.4e-3, 3.6e-4 (order 3.6), so the reference's error is about 3e-5; on the closed
+    changes 4.4e-3, 3.6e-4 (order 3.6); halving dt alone changes it by 3.0e-5 (BDF2: a time
+    error near 4e-5), so the reference's error is 1e-4 at most; on the closed
     form sin(πx)·sin(πy)·sin(t) with this coefficient the solver converges at order 3.1.
     Figures: docs/problems.md."""
 
