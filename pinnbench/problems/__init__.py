@@ -17,6 +17,7 @@ from pinnbench.problems import (  # noqa: F401
     ns_long,
     pinnacle,
     pinnacle_coef,
+    poisson3d_complex,
     reaction_diffusion,
     wave2d_long,
     wave_hetero,
