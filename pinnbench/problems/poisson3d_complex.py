@@ -60,6 +60,12 @@ class Poisson3DComplexGeometry(FemReference):
     m2: float = option(10.0, "frequency m2 in y (multiples of π)")
     m3: float = option(5.0, "frequency m3 in z (multiples of π)")
 
+    # `pinnbench verify` checks this reference by refinement: the change from mesh 0.12 to 0.06 is
+    # 3.1e-2 and from 0.06 to 0.03 (the reference) 6.2e-3, observed order 2.3 (still short of
+    # P2's 3: the forcing's sin(10πy) inside an exponential puts wavelengths 0.2, 0.1, 0.067 in
+    # y into u), which puts the reference's own error near 6.2e-3 / (2^2.3 - 1) = 1.6e-3. Mesh
+    # 0.03 is 240,000 dofs and about 40 s on 2 cores (0.025 would take twice that and 3 GB).
+    reference_tolerance = 1e-2
     mesh_h = 0.03
     refined = ("pde", "bc")
     eval_count = 10_000
