@@ -64,7 +64,7 @@ class Poisson3DComplexGeometry(FemReference):
     # 3.1e-2 and from 0.06 to 0.03 (the reference) 6.2e-3, observed order 2.3 (still short of
     # P2's 3: the forcing's sin(10πy) inside an exponential puts wavelengths 0.2, 0.1, 0.067 in
     # y into u), which puts the reference's own error near 6.2e-3 / (2^2.3 - 1) = 1.6e-3. Mesh
-    # 0.03 is 240,000 dofs and about 40 s on 2 cores (0.025 would take twice that and 3 GB).
+    # 0.03 is 209,407 dofs, about 40 s and 0.76 GB on 2 busy cores (0.025: twice the time).
     reference_tolerance = 1e-2
     mesh_h = 0.03
     refined = ("pde", "bc")

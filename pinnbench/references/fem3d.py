@@ -4,10 +4,12 @@ balls, with scikit-fem.
 The mesh comes from gmsh's OpenCASCADE kernel: the box (cut into layers at given heights z, so
 that elements never straddle an interface where a coefficient jumps) minus the balls, fragmented
 so the layers share their interface faces, meshed with second-order tetrahedra of size ``h``.
-gmsh places the mid-edge nodes of the edges on a sphere on the sphere, so the discrete boundary
-is curved and P2 keeps its order (O(h^3) in L2 for smooth solutions); gmsh's other mid-edge nodes
-are the edges' midpoints. The mesh is handed to scikit-fem as an isoparametric ``MeshTet2``;
-boundary facets are tagged by part name (the box's faces, each ball's own name).
+gmsh puts the mid-edge node of every edge that lies on a sphere onto the sphere, so the discrete
+boundary is curved and P2 keeps its order (O(h^3) in L2 for smooth solutions); every other
+mid-edge node is its edge's midpoint (checked). The mesh is handed to scikit-fem as an
+isoparametric ``MeshTet2``; boundary facets are tagged by part name (the box's faces, each
+ball's own name). gmsh's mesh is deterministic (one thread, fixed seed): a regenerated
+reference equals the cached one bit for bit.
 
 The linear systems (symmetric positive definite: -∇·(μ∇u) + c·u with μ, c > 0) are solved by
 conjugate gradients preconditioned by the diagonal (``spd_solve``); the matrix and load are
@@ -135,17 +137,19 @@ def curved_elements(mesh: Any) -> np.ndarray:
 CHUNK = 40_000   # elements per assembly pass: bounds the memory of the quadrature arrays
 
 
-def element_bases(mesh: Any, *intorders: int | None) -> list[list[Any]]:
-    """For each quadrature order, P2 bases covering the mesh's elements in chunks: the straight
-    elements on the affine map of the corner mesh (same elements, same dofs, a fraction of the
-    isoparametric map's cost), the curved ones on the isoparametric map."""
+def element_chunks(mesh: Any) -> list[tuple[Any, np.ndarray]]:
+    """The mesh's elements in chunks, each with the mesh to build its basis on: the straight
+    elements on the corner mesh's affine map (same elements, same dofs, a fraction of the
+    isoparametric map's cost), the curved ones on the isoparametric map. Bases built one chunk
+    at a time (``p2_basis(m, order, cells)``) bound the memory of the quadrature arrays."""
     from skfem import MeshTet1
 
     curved = curved_elements(mesh)
     corner_mesh = MeshTet1(np.ascontiguousarray(mesh.doflocs[:, :mesh.nvertices]), mesh.t)
-    parts = ((corner_mesh, np.flatnonzero(~curved)), (mesh, np.flatnonzero(curved)))
-    return [[p2_basis(m, order, cells[i:i + CHUNK]) for m, cells in parts
-             for i in range(0, len(cells), CHUNK)] for order in intorders]
+    return [(m, cells[i:i + CHUNK])
+            for m, cells in ((corner_mesh, np.flatnonzero(~curved)),
+                             (mesh, np.flatnonzero(curved)))
+            for i in range(0, len(cells), CHUNK)]
 
 
 def solve_diffusion_reaction(mesh: Any, mu: Coefficient, c: Coefficient, source: Coefficient,
@@ -171,9 +175,9 @@ def solve_diffusion_reaction(mesh: Any, mu: Coefficient, c: Coefficient, source:
     def boundary(v, w):
         return w["g"] * v
 
-    stiffness, loads = element_bases(mesh, None, QUADRATURE_ORDER)
-    matrix = sum(asm(a, basis) for basis in stiffness)
-    rhs = sum(asm(load, basis) for basis in loads)
+    chunks = element_chunks(mesh)
+    matrix = sum(asm(a, p2_basis(m, None, cells)) for m, cells in chunks)
+    rhs = sum(asm(load, p2_basis(m, QUADRATURE_ORDER, cells)) for m, cells in chunks)
     for part, g in (flux or {}).items():
         facets = FacetBasis(mesh, ElementTetP2(), facets=mesh.boundaries[part],
                             intorder=QUADRATURE_ORDER)
@@ -321,8 +325,8 @@ def l2_error(mesh: Any, dofs: np.ndarray, exact: Coefficient) -> float:
     def square(w):
         return (w["u"] - exact(w.x)) ** 2
 
-    return float(np.sqrt(sum(asm(square, basis, u=basis.interpolate(dofs))
-                             for basis in element_bases(mesh, QUADRATURE_ORDER)[0])))
+    bases = (p2_basis(m, QUADRATURE_ORDER, cells) for m, cells in element_chunks(mesh))
+    return float(np.sqrt(sum(asm(square, basis, u=basis.interpolate(dofs)) for basis in bases)))
 
 
 def mesh_arrays(mesh: Any) -> dict[str, np.ndarray]:
