@@ -46,7 +46,8 @@ class Poisson3DComplexGeometry(FemReference):
     (:mod:`pinnbench.references.fem3d`: gmsh's OpenCASCADE cut, second-order tetrahedra,
     scikit-fem), cached on disk. ``pinnbench verify`` checks the equation and the Neumann
     condition by mesh refinement (4h, 2h, h); the tests add the solver's order on a manufactured
-    solution on the same domain and the normal derivative of the reference on the boundary.
+    solution on the same domain, the problem's refinement on coarser meshes and ∂u/∂n from the
+    P2 gradient on the boundary (``reference_gradient``), which falls under refinement.
     Accuracy: docs/problems.md, tests/problems/test_poisson3d_complex.py.
     """
 

@@ -118,7 +118,8 @@ class Coarse(Poisson3DComplexGeometry):
 
 def test_reference_is_the_cached_solution_evaluated_at_points():
     """reference(x) on a coarse mesh: NaN outside the domain (in a ball, beyond the cube),
-    the solve's values inside, the same after a round trip through the disk cache."""
+    the solve's values inside, the same after a round trip through the disk cache; its gradient
+    at boundary points the solve's too."""
     from pinnbench.references.cache import forget_memory
 
     p = Coarse()
@@ -132,6 +133,9 @@ def test_reference_is_the_cached_solution_evaluated_at_points():
     assert np.all(np.isnan(p.reference(outside)))
     forget_memory()
     np.testing.assert_array_equal(Coarse().reference(x)[:, 0], u)
+    y = np.asarray(p.geometry.sample_boundary(jax.random.PRNGKey(0), 50, jnp.float64))
+    np.testing.assert_array_equal(p.reference_gradient(y), fem3d.gradient(mesh, arrays["u"], y))
+    assert np.all(np.isfinite(p.reference_gradient(y)))
 
 
 class Closed(Poisson3DComplexGeometry):
