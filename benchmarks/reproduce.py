@@ -80,6 +80,15 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("ropinn", "RoPINN", "PINN + region beats PINN (paper 0.840 → 0.720)", "convection",
           "region", "pinn", "suites/papers/ropinn_region.toml", "seeds5",
           "results/ropinn_region_seeds5", 1000),
+    *(claim
+      for problem in ("heat", "burgers", "laplace")
+      for claim in (
+          Claim("apts", "Data-parallel APTS", "APTS beats Adam per outer iteration", problem,
+                "apts_d2", "adam", "suites/papers/apts.toml", "seeds5", "results/apts_seeds5",
+                150),
+          Claim("apts", "Data-parallel APTS",
+                "APTS beats L-BFGS per outer iteration (paper: competitive)", problem, "apts_d2",
+                "lbfgs", "suites/papers/apts.toml", "seeds5", "results/apts_seeds5", 150))),
 )
 
 
