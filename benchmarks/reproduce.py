@@ -89,6 +89,11 @@ CLAIMS: tuple[Claim, ...] = (
           Claim("apts", "Data-parallel APTS",
                 "APTS beats L-BFGS per outer iteration (paper: competitive)", problem, "apts_d2",
                 "lbfgs", "suites/papers/apts.toml", "seeds5", "results/apts_seeds5", 150))),
+    Claim("glf", "GLF sampling", "GLF beats RAD (paper 0.0036 vs 0.0101)", "allen_cahn2d", "glf",
+          "rad", "suites/papers/glf_allen_cahn.toml", "seeds5", "results/glf_allen_cahn_seeds5",
+          10000),
+    Claim("glf", "GLF sampling", "GLF beats uniform sampling", "allen_cahn2d", "glf", "uniform",
+          "suites/papers/glf_allen_cahn.toml", "seeds5", "results/glf_allen_cahn_seeds5", 10000),
 )
 
 
