@@ -89,6 +89,12 @@ CLAIMS: tuple[Claim, ...] = (
           Claim("apts", "Data-parallel APTS",
                 "APTS beats L-BFGS per outer iteration (paper: competitive)", problem, "apts_d2",
                 "lbfgs", "suites/papers/apts.toml", "seeds5", "results/apts_seeds5", 150))),
+    Claim("fbpinn", "FBPINN / ELM-FBPINN", "FBPINN (20 × 8, Adam) beats the PINN (2 × 64, Adam)",
+          "oscillator", "fbpinn", "pinn", "suites/papers/fbpinn_workshop.toml", None,
+          "results/fbpinn_workshop", 10000),
+    Claim("fbpinn", "FBPINN / ELM-FBPINN", "ELM-FBPINN (20 × 8, CG) beats the PINN",
+          "oscillator", "elm_fbpinn", "pinn", "suites/papers/fbpinn_workshop.toml", None,
+          "results/fbpinn_workshop", 10000),
     Claim("glf", "GLF sampling", "GLF beats RAD (paper 0.0036 vs 0.0101)", "allen_cahn2d", "glf",
           "rad", "suites/papers/glf_allen_cahn.toml", "seeds5", "results/glf_allen_cahn_seeds5",
           10000),
@@ -284,7 +290,9 @@ def block_markdown(results: Sequence[tuple[Claim, Verdict | str, pd.DataFrame | 
             for s in v.seeds)
         notes.append(f"- {claim.problem}, {claim.a} / {claim.b}: `{claim.command}` at commit "
                      f"`{commit}` (suite "
-                     f"`{rows['suite'].iloc[0]}`, profile `{claim.profile}`); {claim.metric} "
+                     f"`{rows['suite'].iloc[0]}`, "
+                     f"{f'profile `{claim.profile}`' if claim.profile else 'no profile'}); "
+                     f"{claim.metric} "
                      f"A / B per seed: {per_seed}.")
     tests = ("Log is natural. p-values are exact and one-sided, first for A better (the claim), "
              "then for B better: sign test on the seeds that do not tie, Wilcoxon signed-rank on "
