@@ -386,10 +386,7 @@ class Heat2DComplexGeometry(FemReference):
         return {**fem.mesh_arrays(mesh), **arrays}
 
     def field(self, arrays, mesh, basis, x):
-        found, element_dofs, phi = fem.locate(mesh, x[:, :2], basis=basis)
-        out = np.full(len(x), np.nan)
-        out[found] = fem.hermite_in_time(arrays, element_dofs, phi, x[found, 2])
-        return out
+        return fem.evaluate_in_time(arrays, mesh, basis, x)
 
     def constraints(self) -> tuple[Constraint, ...]:
         def pde(f: Field):

@@ -272,11 +272,23 @@ def mesh_arrays(mesh: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def mesh_from(arrays: dict[str, np.ndarray]) -> Any:
+def mesh_from(arrays: dict[str, np.ndarray], mesh_type: Any = None) -> Any:
+    """The mesh :func:`mesh_arrays` stored; ``mesh_type`` defaults to curved triangles
+    (``MeshTri2``; fem3d passes ``MeshTet2``)."""
     from skfem import MeshTri2
 
     b = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("boundary:")}
-    return MeshTri2(arrays["doflocs"], arrays["t"], _boundaries=b)
+    return (mesh_type or MeshTri2)(arrays["doflocs"], arrays["t"], _boundaries=b)
+
+
+def evaluate_in_time(arrays: dict[str, np.ndarray], mesh: Any, basis: Any,
+                     x: np.ndarray) -> np.ndarray:
+    """Values at space-time points x (N, 3) of a field stored in time (``robin_heat``'s
+    arrays), cubic Hermite between the stored times; nan where x lies in no element."""
+    found, element_dofs, phi = locate(mesh, x[:, :2], basis=basis)
+    out = np.full(len(x), np.nan)
+    out[found] = hermite_in_time(arrays, element_dofs, phi, x[found, 2])
+    return out
 
 
 Source = tuple[Callable[[np.ndarray], np.ndarray], Callable[[float], float]]

@@ -23,6 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from pinnbench.references import fem
+from pinnbench.references.fem import mesh_arrays  # noqa: F401 - fem3d's meshes store alike
+
 Ball3 = tuple[float, float, float, float, str]   # centre x, y, z, radius, part name
 Coefficient = Callable[[np.ndarray], np.ndarray]  # of x (3, ...) -> (...)
 
@@ -329,16 +332,8 @@ def l2_error(mesh: Any, dofs: np.ndarray, exact: Coefficient) -> float:
     return float(np.sqrt(sum(asm(square, basis, u=basis.interpolate(dofs)) for basis in bases)))
 
 
-def mesh_arrays(mesh: Any) -> dict[str, np.ndarray]:
-    """What rebuilds the mesh (for the reference cache)."""
-    out = {"doflocs": mesh.doflocs, "t": mesh.t}
-    for k, v in mesh.boundaries.items():
-        out[f"boundary:{k}"] = v
-    return out
-
-
 def mesh_from(arrays: dict[str, np.ndarray]) -> Any:
+    """The curved tetrahedral mesh ``mesh_arrays`` (fem.py's) stored."""
     from skfem import MeshTet2
 
-    b = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("boundary:")}
-    return MeshTet2(arrays["doflocs"], arrays["t"], _boundaries=b)
+    return fem.mesh_from(arrays, MeshTet2)
